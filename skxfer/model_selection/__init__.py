@@ -1,0 +1,3 @@
+"""Domain-aware splitters and scorers."""
+
+__all__ = []

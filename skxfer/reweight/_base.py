@@ -1,0 +1,163 @@
+"""Shared machinery of the weighters: validation, normalisation, clipping, ESS."""
+
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+
+from skxfer._domain import domain_masks
+from skxfer.utils import NoTransferWarning
+
+
+class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
+    """Base class of the density-ratio weighters.
+
+    A weighter estimates ``w(x) = p_target(x) / p_source(x)`` on source rows. Subclasses
+    implement :meth:`_fit_ratio` (fit on source and target rows, return the raw ratio on
+    the source rows) and :meth:`_ratio` (raw ratio on new rows). This class validates the
+    input, reads ``sample_domain``, rescales the ratio to mean 1 on the source rows, clips it
+    at ``max_weight`` and reports the effective sample size.
+
+    Fitted attributes set here, for every subclass:
+
+    - ``weights_`` : ndarray of shape (n_source,), the weights of the source rows, mean 1.
+    - ``sample_weight_`` : ndarray of shape (n_samples,), a weight for every row given to
+      ``fit``: ``weights_`` on source rows and 1 on target rows.
+    - ``ess_`` : float, the effective sample size ``sum(w)**2 / sum(w**2)`` of ``weights_``.
+    - ``ratio_scale_`` : float, the factor that maps the raw ratio to ``weights_``.
+    - ``n_source_``, ``n_target_`` : int, the rows of each kind seen in ``fit``.
+    - ``n_features_in_``, ``feature_names_in_`` : as in scikit-learn.
+    """
+
+    __metadata_request__fit = {"sample_domain": True}
+
+    _parameter_constraints: dict = {
+        "max_weight": [Interval(Real, 1, None, closed="neither"), None],
+    }
+
+    def __init__(self, *, max_weight=None):
+        self.max_weight = max_weight
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None, sample_domain=None):
+        """Estimate the density ratio of target to source rows.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Source and target rows, stacked.
+        y : None
+            Ignored; present for Pipeline compatibility.
+        sample_domain : array-like of shape (n_samples,), default=None
+            ``>= 1`` for source rows, ``<= -1`` for target rows. Without it every row is a
+            source row, no ratio is estimated and every weight is 1 (with a
+            :class:`~skxfer.utils.NoTransferWarning`).
+
+        Returns
+        -------
+        self : object
+            The fitted weighter.
+        """
+        X = validate_data(self, X, reset=True, dtype=[np.float64, np.float32])
+        masks = domain_masks(None, sample_domain, X.shape[0])
+        X_source, X_target = X[masks.source], X[masks.target]
+        self.n_source_, self.n_target_ = len(X_source), len(X_target)
+        if sample_domain is None:
+            warnings.warn(
+                f"{type(self).__name__}.fit got no sample_domain, so there are no target rows "
+                "and every weight is 1. Pass sample_domain (see skxfer.pack) to reweight.",
+                NoTransferWarning,
+                stacklevel=2,
+            )
+            raw = np.ones(len(X_source))
+        else:
+            raw = self._fit_ratio(X_source, X_target, check_random_state(self._seed()))
+            raw = _check_raw_ratio(raw, len(X_source), type(self).__name__)
+        self.ratio_scale_ = _clipped_mean_one_scale(raw, self.max_weight)
+        self.weights_ = self._scale_and_clip(raw)
+        self.ess_ = float(self.weights_.sum() ** 2 / np.sum(self.weights_**2))
+        self.sample_weight_ = np.ones(X.shape[0])
+        self.sample_weight_[masks.source] = self.weights_
+        return self
+
+    def compute_weights(self, X):
+        """Weights of new rows, on the same scale as ``weights_``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to weigh (typically source rows not seen in ``fit``).
+
+        Returns
+        -------
+        weights : ndarray of shape (n_samples,)
+            ``ratio_scale_ * w(x)``, clipped at ``max_weight``.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        if self.n_target_ == 0:
+            return np.ones(X.shape[0])
+        raw = _check_raw_ratio(self._ratio(X), X.shape[0], type(self).__name__)
+        return self._scale_and_clip(raw)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+    @abstractmethod
+    def _fit_ratio(self, X_source, X_target, random_state):
+        """Fit on source and target rows; return the raw (unscaled) ratio on ``X_source``."""
+
+    @abstractmethod
+    def _ratio(self, X):
+        """Raw (unscaled) ratio on new rows, on the scale that ``_fit_ratio`` returned."""
+
+    def _seed(self):
+        return getattr(self, "random_state", None)
+
+    def _scale_and_clip(self, raw):
+        w = raw * self.ratio_scale_
+        if self.max_weight is not None:
+            w = np.minimum(w, self.max_weight)
+        return w
+
+
+def _check_raw_ratio(raw, n, name):
+    raw = np.asarray(raw, dtype=np.float64).reshape(-1)
+    if raw.shape[0] != n:  # pragma: no cover - a bug in a subclass, not a user error
+        raise RuntimeError(f"{name} returned {raw.shape[0]} ratios for {n} rows.")
+    if not np.all(np.isfinite(raw)):
+        raise ValueError(
+            f"{name} produced non-finite weights; the source and target rows may be too far "
+            "apart for this kernel width. Standardise X or set the bandwidth explicitly."
+        )
+    return np.maximum(raw, 0.0)
+
+
+def _clipped_mean_one_scale(raw, max_weight):
+    """The factor c with mean(min(c * raw, max_weight)) == 1 (c = 1 / mean(raw) unclipped)."""
+    if raw.sum() <= 0:
+        raise ValueError(
+            "Every source row got weight 0: no source row resembles the target rows. "
+            "Check that source and target share features and scaling (standardise X), or "
+            "widen the kernel (bandwidth)."
+        )
+    scale = len(raw) / raw.sum()
+    if max_weight is None or raw.max() * scale <= max_weight:
+        return scale
+    # mean(min(c * raw, M)) is continuous and non-decreasing in c: bisect for mean 1.
+    lo, hi = scale, max_weight / raw[raw > 0].min()
+    if np.mean(np.minimum(hi * raw, max_weight)) < 1:
+        return hi  # too few positive rows to reach mean 1 under the bound: clip them all
+    for _ in range(100):
+        mid = 0.5 * (lo + hi)
+        if np.mean(np.minimum(mid * raw, max_weight)) < 1:
+            lo = mid
+        else:
+            hi = mid
+    return hi

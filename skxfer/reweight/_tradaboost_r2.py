@@ -1,0 +1,10 @@
+from abc import ABCMeta, abstractmethod
+
+from sklearn.base import BaseEstimator
+
+
+class TrAdaBoostRegressor(BaseEstimator, metaclass=ABCMeta):
+    """Being written (issue 2)."""
+
+    @abstractmethod
+    def _unwritten(self): ...

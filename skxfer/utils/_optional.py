@@ -1,0 +1,35 @@
+import importlib
+
+# module name -> the extra of skxfer that installs it
+_EXTRAS = {
+    "torch": "torch",
+    "transformers": "text",
+    "xgboost": "xgboost",
+    "catboost": "catboost",
+    "matplotlib": "plot",
+    "pandas": "all",
+    "dask": "dask",
+}
+
+
+def import_optional(module, *, purpose):
+    """Import an optional dependency, or fail with the exact install command.
+
+    Parameters
+    ----------
+    module : str
+        Module to import, e.g. ``"matplotlib.pyplot"``.
+    purpose : str
+        What needs it, used in the error message, e.g. ``"plot_weights"``.
+
+    Returns
+    -------
+    module
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:
+        top = module.split(".")[0]
+        extra = _EXTRAS.get(top)
+        fix = f"pip install 'skxfer[{extra}]'" if extra else f"pip install {top}"
+        raise ImportError(f"{purpose} needs the optional dependency {top!r}: run `{fix}`.") from exc
