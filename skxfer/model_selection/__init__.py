@@ -1,3 +1,17 @@
-"""Domain-aware splitters and scorers."""
+"""Domain-aware model selection: splitters and scorers that respect ``sample_domain``.
 
-__all__ = []
+:class:`TargetKFold` and :class:`TargetShuffleSplit` keep every source row in every training
+fold and validate on labelled target rows; :class:`LeaveOneDomainOut` holds out one domain at
+a time; :class:`ImportanceWeightedScorer` validates on importance-weighted source rows when
+the target has no labels.
+"""
+
+from skxfer.model_selection._scorer import ImportanceWeightedScorer
+from skxfer.model_selection._split import LeaveOneDomainOut, TargetKFold, TargetShuffleSplit
+
+__all__ = [
+    "ImportanceWeightedScorer",
+    "LeaveOneDomainOut",
+    "TargetKFold",
+    "TargetShuffleSplit",
+]

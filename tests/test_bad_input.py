@@ -1,0 +1,141 @@
+"""Hypothesis-generated bad input for every public estimator.
+
+Each case must either raise a ValueError/TypeError with a message, or fit and give finite
+output. Any other exception, and any NaN/inf in a prediction or a weight, fails.
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sklearn.base import clone, is_classifier, is_regressor
+
+from skxfer.utils import all_estimators
+from tests._instances import make_instance
+
+ESTIMATORS = [make_instance(cls) for _, cls in all_estimators()]
+
+DEFECTS = (
+    "none",
+    "nan",
+    "inf",
+    "huge",
+    "tiny",
+    "constant_feature",
+    "duplicate_rows",
+    "int_dtype",
+    "float32",
+    "strings",
+    "single_class",
+    "no_target",
+    "no_source",
+    "domain_zero",
+    "domain_wrong_length",
+    "no_domain",
+    "one_row_each",
+    "3d",
+)
+
+
+@st.composite
+def cases(draw):
+    defect = draw(st.sampled_from(DEFECTS))
+    n_source = draw(st.integers(2, 25))
+    n_target = draw(st.integers(1, 25))
+    n_features = draw(st.integers(1, 4))
+    seed = draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    if defect == "one_row_each":
+        n_source = n_target = 1
+    X = rng.normal(size=(n_source + n_target, n_features))
+    X[n_source:] += 0.5
+    n_classes = 1 if defect == "single_class" else draw(st.integers(2, 3))
+    y = rng.integers(0, n_classes, n_source + n_target)
+    y[:n_classes] = np.arange(n_classes)  # every class present on source rows
+    sample_domain = np.r_[np.ones(n_source, int), -np.ones(n_target, int)]
+    # a few labelled target rows, so estimators that need them can fit in the clean case
+    n_labelled = draw(st.integers(0, n_target))
+    y[n_source + n_labelled :] = -1
+    if defect == "nan":
+        X[rng.integers(len(X)), rng.integers(n_features)] = np.nan
+    elif defect == "inf":
+        X[rng.integers(len(X)), rng.integers(n_features)] = np.inf
+    elif defect == "huge":
+        X *= 1e150
+    elif defect == "tiny":
+        X *= 1e-150
+    elif defect == "constant_feature":
+        X[:, 0] = 3.0
+    elif defect == "duplicate_rows":
+        X[:] = X[0]
+    elif defect == "int_dtype":
+        X = np.round(X * 3).astype(np.int64)
+    elif defect == "float32":
+        X = X.astype(np.float32)
+    elif defect == "strings":
+        X = X.astype(str).astype(object)
+    elif defect == "no_target":
+        sample_domain[:] = 1
+    elif defect == "no_source":
+        sample_domain[:] = -1
+    elif defect == "domain_zero":
+        sample_domain[0] = 0
+    elif defect == "domain_wrong_length":
+        sample_domain = sample_domain[:-1]
+    elif defect == "no_domain":
+        sample_domain = None
+        y[y == -1] = 0
+    elif defect == "3d":
+        X = X[:, :, None]
+    return defect, X, y, sample_domain
+
+
+def _fit(estimator, X, y, sample_domain):
+    if is_regressor(estimator):
+        y = np.where(y == -1, np.nan, y.astype(float))
+        return estimator.fit(X, y, sample_domain=sample_domain)
+    if is_classifier(estimator):
+        return estimator.fit(X, y, sample_domain=sample_domain)
+    return estimator.fit(X, sample_domain=sample_domain)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    derandomize=True,
+)
+@given(case=cases())
+def test_bad_input_gives_clear_error_or_finite_output(estimator, case):
+    defect, X, y, sample_domain = case
+    estimator = clone(estimator)
+    with warnings.catch_warnings():
+        # numerical warnings on degenerate data are fine; wrong answers and crashes are not
+        warnings.simplefilter("ignore")
+        try:
+            fitted = _fit(estimator, X, y, sample_domain)
+        except (ValueError, TypeError) as exc:
+            error = exc
+        else:
+            error = None
+        if error is not None:
+            assert len(str(error)) > 15, f"{defect}: an error without a useful message: {error!r}"
+            return
+        X_eval = np.asarray(X, dtype=float)
+        outputs = {
+            method: np.asarray(getattr(fitted, method)(X_eval), dtype=float)
+            for method in ("predict", "predict_proba", "compute_weights")
+            if hasattr(fitted, method)
+        }
+    if hasattr(fitted, "weights_"):
+        outputs["weights_"] = fitted.weights_
+    assert defect not in {"nan", "inf", "strings", "domain_zero", "domain_wrong_length", "3d"}, (
+        f"{type(estimator).__name__} accepted invalid input ({defect}) without an error"
+    )
+    for name, out in outputs.items():
+        assert np.all(np.isfinite(out)), f"{defect}: {name} is not finite"
+    if "weights_" in outputs:
+        assert np.all(outputs["weights_"] >= 0)
