@@ -86,3 +86,23 @@ def test_every_public_estimator_is_discovered():
     missing = public - discovered
     # Abstract placeholders are the only allowed gap; a written estimator must be checked.
     assert all(getattr(getattr(skxfer.reweight, n), "__abstractmethods__", None) for n in missing)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
+def test_fit_mutates_no_input_and_no_global_config(estimator):
+    import sklearn
+
+    X, y, sd = _domain_data(estimator)
+    copies = [X.copy(), y.copy(), sd.copy()]
+    params = clone(estimator).get_params(deep=False)
+    config = sklearn.get_config()
+    fitted = _fit_domain(estimator, X, y, sd)
+    for before, after in zip(copies, [X, y, sd]):
+        np.testing.assert_array_equal(before, after)
+    assert sklearn.get_config() == config
+    assert fitted.get_params(deep=False).keys() == params.keys()
+    for name, value in params.items():
+        if not hasattr(value, "get_params"):  # estimator parameters are compared by clone
+            assert fitted.get_params(deep=False)[name] is value or np.all(
+                fitted.get_params(deep=False)[name] == value
+            ), name
