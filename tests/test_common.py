@@ -94,7 +94,8 @@ def test_fit_mutates_no_input_and_no_global_config(estimator):
 
     X, y, sd = _domain_data(estimator)
     copies = [X.copy(), y.copy(), sd.copy()]
-    params = clone(estimator).get_params(deep=False)
+    estimator = clone(estimator)
+    params = estimator.get_params(deep=False)
     config = sklearn.get_config()
     fitted = _fit_domain(estimator, X, y, sd)
     for before, after in zip(copies, [X, y, sd]):
