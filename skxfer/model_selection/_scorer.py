@@ -1,5 +1,8 @@
 """Importance-weighted validation: score on source rows weighted to look like the target."""
 
+from collections import OrderedDict
+
+import joblib
 import numpy as np
 from sklearn.base import clone
 from sklearn.metrics import get_scorer
@@ -15,6 +18,9 @@ from sklearn.utils._metadata_requests import (
 from sklearn.utils.metadata_routing import get_routing_for_object
 
 from skxfer._domain import domain_masks, is_masked
+
+# Validation folds whose importance weights are remembered (weights are one float per row).
+_CACHE_SIZE = 32
 
 
 class ImportanceWeightedScorer(_MetadataRequester):
@@ -223,7 +229,9 @@ class ImportanceWeightedScorer(_MetadataRequester):
         if self.weighter is None:
             head, final = _split_final_step(estimator)
             fitted = getattr(final, "weighter_", None)
-            if fitted is not None and getattr(fitted, "n_target_", 1) > 0:
+            # A weighter fitted without target rows (no sample_domain) gives uniform weights.
+            usable = hasattr(fitted, "compute_weights") and getattr(fitted, "n_target_", 1) > 0
+            if usable:
                 X_source = _safe_indexing(X, source_idx)
                 if head is not None:
                     X_source = head.transform(X_source)
@@ -235,11 +243,19 @@ class ImportanceWeightedScorer(_MetadataRequester):
                 "target rows (each fold then holds target rows), pass sample_domain (metadata "
                 "routing) or mask the target labels (-1 or NaN)."
             )
-        weighter = self._make_weighter()
         rows = np.flatnonzero(source | target)
+        X_rows = _safe_indexing(X, rows)
         fold_domain = np.where(source[rows], 1, -1)
-        weighter.fit(_safe_indexing(X, rows), sample_domain=fold_domain)
-        return np.asarray(weighter.sample_weight_, dtype=float)[source[rows]]
+        # A grid search scores every candidate on the same folds: fit the weighter once per
+        # fold, which also judges every candidate with the same weights.
+        key = joblib.hash((self.weighter, X_rows, fold_domain))
+        cache = self.__dict__.setdefault("_weight_cache", OrderedDict())
+        if key not in cache:
+            weighter = self._make_weighter().fit(X_rows, sample_domain=fold_domain)
+            cache[key] = np.asarray(weighter.sample_weight_, dtype=float)[source[rows]]
+            while len(cache) > _CACHE_SIZE:
+                cache.popitem(last=False)
+        return cache[key].copy()
 
     def _make_weighter(self):
         if self.weighter is not None:

@@ -15,6 +15,8 @@ from skxfer.reweight._importance_weighted import (
 from skxfer.reweight._kliep import KLIEPWeighter
 from skxfer.reweight._kmm import KMMWeighter
 from skxfer.reweight._nearest_neighbors import NearestNeighborsWeighter
+from skxfer.reweight._plot import plot_weights
+from skxfer.reweight._report import DomainShiftReport, domain_shift_report
 from skxfer.reweight._rulsif import RULSIFWeighter
 from skxfer.reweight._tradaboost import TrAdaBoostClassifier
 from skxfer.reweight._tradaboost_r2 import TrAdaBoostRegressor
@@ -23,6 +25,7 @@ from skxfer.reweight._ulsif import ULSIFWeighter
 
 __all__ = [
     "DiscriminativeWeighter",
+    "DomainShiftReport",
     "ImportanceWeightedClassifier",
     "ImportanceWeightedRegressor",
     "KLIEPWeighter",
@@ -33,5 +36,7 @@ __all__ = [
     "TrAdaBoostRegressor",
     "TwoStageTrAdaBoostRegressor",
     "ULSIFWeighter",
+    "domain_shift_report",
     "make_reweighting_pipeline",
+    "plot_weights",
 ]

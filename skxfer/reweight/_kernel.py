@@ -3,12 +3,47 @@
 import numpy as np
 from scipy.spatial.distance import cdist
 
+# Rows per block when a kernel matrix is built or applied piecewise (about 32 MB of float64).
+_BLOCK_ELEMENTS = 2**22
+
 
 def gaussian_kernel(A, B, bandwidth):
-    """``exp(-||a - b||^2 / (2 * bandwidth^2))`` for every pair of rows of ``A`` and ``B``."""
-    sq = cdist(A, B, "sqeuclidean")
+    """``exp(-||a - b||^2 / (2 * bandwidth^2))`` for every pair of rows of ``A`` and ``B``.
+
+    Distances come from one matrix product (a BLAS call) rather than a distance loop, which
+    matters in high dimension; rounding near zero distance is clipped so values stay in [0, 1].
+    """
+    sq = A @ B.T
+    sq *= -2.0
+    sq += np.einsum("ij,ij->i", A, A)[:, None]
+    sq += np.einsum("ij,ij->i", B, B)[None, :]
+    np.maximum(sq, 0.0, out=sq)
     sq *= -0.5 / bandwidth**2
     return np.exp(sq, out=sq)
+
+
+def kernel_expansion(X, centers, coef, bandwidth):
+    """``gaussian_kernel(X, centers) @ coef``, block by block so memory stays bounded."""
+    out = np.empty(len(X))
+    step = block_rows(len(centers))
+    for start in range(0, len(X), step):
+        block = X[start : start + step]
+        out[start : start + step] = gaussian_kernel(block, centers, bandwidth) @ coef
+    return out
+
+
+def kernel_column_sums(X, centers, bandwidth):
+    """``gaussian_kernel(X, centers).sum(axis=0)`` without holding the full matrix."""
+    total = np.zeros(len(centers))
+    step = block_rows(len(centers))
+    for start in range(0, len(X), step):
+        total += gaussian_kernel(X[start : start + step], centers, bandwidth).sum(axis=0)
+    return total
+
+
+def block_rows(n_columns):
+    """Rows per block so that a block of ``n_columns`` kernel values stays near 32 MB."""
+    return max(1, _BLOCK_ELEMENTS // max(1, n_columns))
 
 
 def median_bandwidth(X, random_state, max_rows=1000):
