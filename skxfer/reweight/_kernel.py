@@ -55,8 +55,35 @@ def median_bandwidth(X, random_state, max_rows=1000):
     return float(med) if med > 0 else 1.0
 
 
-def choose_centers(X, n_centers, random_state):
-    """``n_centers`` distinct rows of ``X`` drawn at random (all rows if there are fewer)."""
-    if len(X) <= n_centers:
-        return X.copy()
-    return X[random_state.choice(len(X), n_centers, replace=False)]
+def pooled_median_bandwidth(X_source, X_target, random_state, rows_per_domain=500):
+    """:func:`median_bandwidth` of up to ``rows_per_domain`` rows of each domain, pooled."""
+    sample = np.vstack(
+        [subsample_rows(X, rows_per_domain, random_state) for X in (X_source, X_target)]
+    )
+    return median_bandwidth(sample, random_state)
+
+
+def bandwidth_grid(bandwidth, factors, X_source, X_target, random_state):
+    """The kernel widths to cross-validate: ``"auto"`` means ``factors`` times the pooled
+    median distance; otherwise ``bandwidth`` is a positive float or a list of them."""
+    if isinstance(bandwidth, str):  # "auto", the only string the constraints allow
+        return pooled_median_bandwidth(X_source, X_target, random_state) * factors
+    return positive_grid(bandwidth, "bandwidth")
+
+
+def positive_grid(value, name):
+    """``value`` (a positive float or a list of them) as a 1-D float array, or a ValueError."""
+    grid = np.asarray(value, dtype=np.float64).reshape(-1)
+    if grid.size == 0 or not np.all(np.isfinite(grid)) or np.any(grid <= 0):
+        raise ValueError(
+            f"{name} must be 'auto', a positive float, or a non-empty list of positive floats; "
+            f"got {value!r}."
+        )
+    return grid
+
+
+def subsample_rows(X, max_rows, random_state):
+    """At most ``max_rows`` distinct rows of ``X``, drawn at random, in their original order."""
+    if max_rows is None or len(X) <= max_rows:
+        return X
+    return X[np.sort(random_state.choice(len(X), max_rows, replace=False))]

@@ -8,15 +8,13 @@ from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils._param_validation import Interval, StrOptions
-from threadpoolctl import threadpool_limits
 
 from skxfer.reweight._base import BaseWeighter
-from skxfer.reweight._kernel import kernel_expansion, median_bandwidth
+from skxfer.reweight._kernel import bandwidth_grid, kernel_expansion, subsample_rows
+from skxfer.utils._threads import single_threaded_blas
 
 # "auto" cross-validates the median distance times 2^(k/2), k = -6..2 (1/8 to 2 times it).
 _AUTO_BANDWIDTH_FACTORS = 2.0 ** (np.arange(-6, 3) / 2)
-# Rows of each domain in the subsample of the median heuristic.
-_MEDIAN_ROWS = 500
 # Kernel centres whose mean source kernel underflows below this cannot be normalised.
 _TINY = np.sqrt(np.finfo(np.float64).tiny)
 
@@ -165,18 +163,20 @@ class KLIEPWeighter(BaseWeighter):
 
     def _fit_ratio(self, X_source, X_target, random_state):
         # Small BLAS calls only: threads gain nothing and spin on an oversubscribed machine.
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_threaded_blas():
             self._fit_coef(X_source, X_target, random_state)
         return self._ratio(X_source)
 
     def _ratio(self, X):
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_threaded_blas():
             return kernel_expansion(X, self.centers_, self.coef_, self.bandwidth_)
 
     def _fit_coef(self, X_source, X_target, random_state):
-        X_source = _subsample(X_source, self.subsample, random_state)
-        X_target = _subsample(X_target, self.subsample, random_state)
-        grid = self._bandwidth_grid(X_source, X_target, random_state)
+        X_source = subsample_rows(X_source, self.subsample, random_state)
+        X_target = subsample_rows(X_target, self.subsample, random_state)
+        grid = bandwidth_grid(
+            self.bandwidth, _AUTO_BANDWIDTH_FACTORS, X_source, X_target, random_state
+        )
         n_target = len(X_target)
         cross_validate = len(grid) > 1
         n_centers = min(self.n_centers, n_target // 2 if cross_validate else n_target)
@@ -214,20 +214,6 @@ class KLIEPWeighter(BaseWeighter):
                 stacklevel=5,
             )
         self.centers_, self.coef_ = centers, coef
-
-    def _bandwidth_grid(self, X_source, X_target, random_state):
-        if isinstance(self.bandwidth, str):  # "auto"
-            sample = np.vstack(
-                [_subsample(X, _MEDIAN_ROWS, random_state) for X in (X_source, X_target)]
-            )
-            return median_bandwidth(sample, random_state) * _AUTO_BANDWIDTH_FACTORS
-        grid = np.asarray(self.bandwidth, dtype=np.float64).reshape(-1)
-        if grid.size == 0 or not np.all(np.isfinite(grid)) or np.any(grid <= 0):
-            raise ValueError(
-                f"bandwidth must be 'auto', a positive float or a non-empty list of positive "
-                f"floats; got {self.bandwidth!r}."
-            )
-        return grid
 
     def _cv_scores(self, sq_source, sq_target, center_rows, pool, grid, random_state):
         """Mean held-out log-likelihood of each width, over folds of the non-centre rows."""
@@ -286,12 +272,6 @@ def _maximise_likelihood(kernel_target, source_mass, beta0, max_iter, tol):
     )
     coef[usable] = np.maximum(result.x, 0.0) / source_mass[usable]
     return coef, int(result.nit), result.status != 1
-
-
-def _subsample(X, max_rows, random_state):
-    if max_rows is None or len(X) <= max_rows:
-        return X
-    return X[np.sort(random_state.choice(len(X), max_rows, replace=False))]
 
 
 def _squared_distances(A, B):

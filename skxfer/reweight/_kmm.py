@@ -6,7 +6,6 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
-from threadpoolctl import threadpool_limits
 
 from skxfer.reweight._base import BaseWeighter
 from skxfer.reweight._kernel import kernel_expansion, median_bandwidth
@@ -16,6 +15,7 @@ from skxfer.reweight._kmm_solvers import (
     solve_exact,
     solve_scalable,
 )
+from skxfer.utils._threads import single_threaded_blas
 
 # "auto" uses the exact solver up to these sizes; the exact fit keeps every target row as a
 # kernel centre, so a large target makes its out-of-sample weights slow.
@@ -192,7 +192,7 @@ class KMMWeighter(BaseWeighter):
     def _fit_ratio(self, X_source, X_target, random_state):
         # Every BLAS call here is either small (m x m) or memory-bound; threads gain little and,
         # on an oversubscribed machine, spinning OpenBLAS threads make them 10-100x slower.
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_threaded_blas():
             return self._fit_ratio_single_thread(X_source, X_target, random_state)
 
     def _fit_ratio_single_thread(self, X_source, X_target, random_state):
@@ -244,7 +244,7 @@ class KMMWeighter(BaseWeighter):
 
     def _ratio(self, X):
         X = np.asarray(X, dtype=np.float64)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with single_threaded_blas():
             expansion = kernel_expansion(X, self.centers_, self.coef_, self.bandwidth_)
         return np.clip(expansion - self.offset_, 0.0, self.B)
 

@@ -12,9 +12,9 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_array
-from threadpoolctl import threadpool_limits
 
 from skxfer._domain import domain_masks
+from skxfer.utils._threads import single_threaded_blas
 
 # Verdict thresholds. The leave-one-out AUC of a linear discriminator is about 0.5 +- 0.03
 # on a few hundred rows per domain when nothing shifts.
@@ -356,7 +356,7 @@ def _discriminator(Z, is_target):
     gram = Z.T @ Z if n_features <= n_samples else Z @ Z.T
     # Threaded LAPACK eigh spins badly when the cores are busy (0.3 s single-threaded against
     # 18 s with two threads on a loaded 2-core machine, for 800 x 800); one thread is safe.
-    with threadpool_limits(limits=1, user_api="blas"):
+    with single_threaded_blas():
         eigvals, eigvecs = np.linalg.eigh(gram)
     if n_features <= n_samples:
         U = Z @ eigvecs
