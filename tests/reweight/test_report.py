@@ -293,3 +293,19 @@ def test_plot_bad_input():
         plot_weights(-np.ones(50), data.X, data.sample_domain)
     with pytest.raises(TypeError, match="pair of matplotlib Axes"):
         plot_weights(np.ones(50), data.X, data.sample_domain, ax=plt.gca())
+
+
+def test_separating_constant_feature_has_infinite_smd_and_zero_ess():
+    # one column is 0 on every source row and 1 on every target row: the domains are disjoint
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    X[:, 2] = 0.0
+    X[200:, 2] = 1.0
+    sample_domain = np.r_[np.ones(200, int), -np.ones(100, int)]
+    report = domain_shift_report(X, sample_domain, weighters={}, random_state=0)
+    name, smd, ks = report.top_features[0]
+    assert name == "x2"
+    assert smd == np.inf
+    assert ks == pytest.approx(1.0)
+    assert report.discriminator_ess_fraction == 0.0
+    assert report.verdict == "barely overlap"
