@@ -45,8 +45,9 @@ def run_demo(
     }
     scores = {name: [] for name in [*methods, "target-trained (limit)"]}
     shifts, sizes = [], []
-    for target in _progress(targets):
-        data = load_heart_disease(source, target)
+    # load everything first, so a bad hospital name fails before any work starts
+    tables = [load_heart_disease(source, target) for target in targets]
+    for data in _progress(tables):
         is_target = data.sample_domain < 0
         X_target, y_target = data.X[is_target], data.y_true[is_target]
         sizes.append((int((~is_target).sum()), int(is_target.sum())))

@@ -9,6 +9,8 @@ from sklearn.linear_model import LogisticRegression, Ridge
 CONSTRUCTOR_ARGS = {
     "ImportanceWeightedClassifier": {"estimator": LogisticRegression()},
     "ImportanceWeightedRegressor": {"estimator": Ridge()},
+    # the defaults do ~2,500 base fits; fewer keep the common checks quick
+    "TwoStageTrAdaBoostRegressor": {"n_steps": 4, "n_estimators": 10},
 }
 
 

@@ -51,7 +51,7 @@ def cases(draw):
         n_source = n_target = 1
     X = rng.normal(size=(n_source + n_target, n_features))
     X[n_source:] += 0.5
-    n_classes = 1 if defect == "single_class" else draw(st.integers(2, 3))
+    n_classes = 1 if defect == "single_class" else min(draw(st.integers(2, 3)), n_source)
     y = rng.integers(0, n_classes, n_source + n_target)
     y[:n_classes] = np.arange(n_classes)  # every class present on source rows
     sample_domain = np.r_[np.ones(n_source, int), -np.ones(n_target, int)]
@@ -75,7 +75,8 @@ def cases(draw):
     elif defect == "float32":
         X = X.astype(np.float32)
     elif defect == "strings":
-        X = X.astype(str).astype(object)
+        # words, not numbers: numeric strings are converted by sklearn's check_array, correctly
+        X = np.char.add("v", X.astype(str)).astype(object)
     elif defect == "no_target":
         sample_domain[:] = 1
     elif defect == "no_source":

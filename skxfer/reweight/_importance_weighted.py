@@ -19,13 +19,15 @@ from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
+    _assert_all_finite,
     _check_sample_weight,
     check_is_fitted,
+    column_or_1d,
     has_fit_parameter,
     validate_data,
 )
 
-from skxfer._domain import _as_label_array, domain_masks
+from skxfer._domain import domain_masks
 from skxfer.utils import NoTransferWarning
 
 
@@ -47,7 +49,12 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
 
     def _fit(self, X, y, sample_weight, sample_domain):
         X = validate_data(self, X, reset=True)
-        y = _as_label_array(y, "y")
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None; "
+                "pass labels, with the mask value (-1 or NaN) on unlabelled target rows."
+            )
+        y = column_or_1d(y, warn=True)
         if len(y) != X.shape[0]:
             raise ValueError(f"y has {len(y)} rows but X has {X.shape[0]}; pass one label per row.")
         sample_weight = _check_sample_weight(sample_weight, X)
@@ -72,16 +79,10 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
             weights *= importance
         labelled = masks.labelled
         X_fit, y_fit = X[labelled], y[labelled]
-        self._check_target(y_fit)
+        y_fit = self._check_target(y_fit)
         self.sample_weight_ = weights[labelled]
         self.estimator_ = _fit_with_sample_weight(self.estimator, X_fit, y_fit, self.sample_weight_)
         return self
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        inner = self.estimator.__sklearn_tags__()
-        tags.input_tags.sparse = inner.input_tags.sparse
-        return tags
 
 
 class ImportanceWeightedClassifier(ClassifierMixin, _BaseImportanceWeighted):
@@ -166,8 +167,11 @@ class ImportanceWeightedClassifier(ClassifierMixin, _BaseImportanceWeighted):
         return self._fit(X, y, sample_weight, sample_domain)
 
     def _check_target(self, y):
+        if y.dtype.kind == "f":
+            _assert_all_finite(y, input_name="y")
         check_classification_targets(y)
         self.classes_ = np.unique(y)
+        return y
 
     def predict(self, X):
         """Predict class labels of (target) rows.
@@ -303,12 +307,15 @@ class ImportanceWeightedRegressor(RegressorMixin, _BaseImportanceWeighted):
 
     def _check_target(self, y):
         if y.dtype.kind not in "iuf":
-            raise ValueError(
-                f"y must be numeric for {type(self).__name__}, got dtype {y.dtype}; use "
-                "ImportanceWeightedClassifier for class labels."
-            )
-        if not np.all(np.isfinite(y)):
-            raise ValueError("y contains inf on labelled rows; pass finite regression targets.")
+            try:
+                y = y.astype(np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(
+                    f"Unknown label type: {type(self).__name__} needs numeric targets, got "
+                    f"dtype {y.dtype}; use ImportanceWeightedClassifier for class labels."
+                ) from None
+        _assert_all_finite(y, input_name="y")
+        return y
 
     def predict(self, X):
         """Predict targets of (target) rows.
