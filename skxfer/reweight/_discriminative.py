@@ -17,6 +17,10 @@ from skxfer.utils._threads import single_threaded_blas
 _CALIBRATION_FOLDS = 5
 
 
+# Up to this many features the default classifier also sees the squared features.
+_QUADRATIC_MAX_FEATURES = 50
+
+
 class DiscriminativeWeighter(BaseWeighter):
     """Density-ratio weights from a classifier that tells target rows from source rows.
 
@@ -36,9 +40,10 @@ class DiscriminativeWeighter(BaseWeighter):
     ----------
     estimator : classifier with ``predict_proba`` or None, default=None
         The domain classifier; it is cloned. ``None``: logistic regression on the
-        standardised features and their squares, which is the exact form of the log-ratio
-        between two Gaussians with axis-aligned covariances and is fitted in one pass on
-        large data.
+        standardised features and, up to 50 features, their squares, which is the exact
+        form of the log-ratio between two Gaussians with axis-aligned covariances; above 50
+        features, on the standardised features alone (the squares would double the cost
+        and mostly add variance).
     calibration : {"auto", "sigmoid", "isotonic"} or None, default="auto"
         How to calibrate the classifier's probabilities with
         :class:`~sklearn.calibration.CalibratedClassifierCV` (5-fold, at least 5 rows per
@@ -158,7 +163,7 @@ class DiscriminativeWeighter(BaseWeighter):
 
     def _make_estimator(self, random_state):
         if self.estimator is None:
-            estimator = _quadratic_logistic_regression()
+            estimator = _default_classifier(self.n_features_in_)
         else:
             estimator = clone(self.estimator)
         _seed_unset_random_states(estimator, random_state)
@@ -170,13 +175,14 @@ class DiscriminativeWeighter(BaseWeighter):
         return CalibratedClassifierCV(estimator, method=calibration, cv=_CALIBRATION_FOLDS)
 
 
-def _quadratic_logistic_regression():
-    """Logistic regression on ``[x, x**2]``: the log-ratio of two axis-aligned Gaussians."""
-    return make_pipeline(
-        make_union(FunctionTransformer(), FunctionTransformer(np.square)),
-        StandardScaler(),
-        LogisticRegression(max_iter=1000),
-    )
+def _default_classifier(n_features):
+    """Logistic regression on ``[x, x**2]`` (the log-ratio of two axis-aligned Gaussians)
+    in low dimension; on ``x`` alone above ``_QUADRATIC_MAX_FEATURES``, where the squares
+    double the cost and, with few rows per feature, only add variance."""
+    steps = [StandardScaler(), LogisticRegression(max_iter=1000)]
+    if n_features <= _QUADRATIC_MAX_FEATURES:
+        steps.insert(0, make_union(FunctionTransformer(), FunctionTransformer(np.square)))
+    return make_pipeline(*steps)
 
 
 def _fitted_by_log_loss(estimator):

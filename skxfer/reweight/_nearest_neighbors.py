@@ -12,6 +12,8 @@ from skxfer.utils._threads import single_threaded_blas
 # Reference rows whose distances set the neighbourhood radius of a query row; with at most
 # this many reference rows the radius is exact.
 _PILOT_ROWS = 1024
+# "auto" bias correction needs this many voters per fitted slope (one slope per feature).
+_VOTERS_PER_SLOPE = 10
 # Distances held at once (query rows x reference rows), about 32 MB in float64.
 _BLOCK_CELLS = 1 << 22
 
@@ -57,9 +59,13 @@ class NearestNeighborsWeighter(BaseWeighter):
         Pseudo-count added to the vote, split between the domains in proportion to their
         reference rows. A row with no information gets ratio 1; a row with no target
         neighbour gets about ``smoothing * m_t / m / (k + smoothing)`` as ``P(target | x)``.
-    bias_correction : bool, default=True
+    bias_correction : "auto" or bool, default="auto"
         Correct the vote for the lopsided neighbourhoods of rows in sparse regions by a local
         linear fit. ``False`` gives the plain (smoothed) share of target neighbours.
+        ``"auto"``: correct only when the neighbourhood holds at least 10 voters per feature
+        (``n_neighbors_ >= 10 * n_features``); with fewer, the fit's one slope per feature
+        is noise, and on 800-1024 features it collapsed the weights onto a few rows
+        (Office-Caltech10, COIL20: ESS 9-21% and accuracy below source-only).
     max_samples : int, default=8192
         Largest reference sample; more rows are subsampled (balanced between the domains).
     n_jobs : int or None, default=None
@@ -80,6 +86,8 @@ class NearestNeighborsWeighter(BaseWeighter):
         Which reference rows are target rows.
     n_neighbors_ : int
         Neighbours used, ``k``.
+    bias_correction_ : bool
+        Whether the local linear correction was applied (``bias_correction`` resolved).
     weights_ : ndarray of shape (n_source,)
         Weights of the source rows, mean 1.
     sample_weight_ : ndarray of shape (n_samples,)
@@ -123,7 +131,7 @@ class NearestNeighborsWeighter(BaseWeighter):
         **BaseWeighter._parameter_constraints,
         "n_neighbors": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "smoothing": [Interval(Real, 0, None, closed="neither")],
-        "bias_correction": ["boolean"],
+        "bias_correction": [StrOptions({"auto"}), "boolean"],
         "max_samples": [Interval(Integral, 2, None, closed="left")],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -134,7 +142,7 @@ class NearestNeighborsWeighter(BaseWeighter):
         *,
         n_neighbors="auto",
         smoothing=1.0,
-        bias_correction=True,
+        bias_correction="auto",
         max_samples=8192,
         n_jobs=None,
         max_weight=None,
@@ -161,6 +169,11 @@ class NearestNeighborsWeighter(BaseWeighter):
         self.reference_is_target_ = is_target[order]
         k = round(3 * np.sqrt(n_reference)) if self.n_neighbors == "auto" else self.n_neighbors
         self.n_neighbors_ = int(max(1, min(k, n_reference - 1)))
+        self.bias_correction_ = (
+            self.n_neighbors_ >= _VOTERS_PER_SLOPE * X_source.shape[1]
+            if self.bias_correction == "auto"
+            else bool(self.bias_correction)
+        )
         # A source row in the reference sample must not vote for itself.
         position = np.full(len(X_source), -1)
         position[source_rows] = np.argsort(order)[: len(source_rows)]
@@ -173,7 +186,7 @@ class NearestNeighborsWeighter(BaseWeighter):
         """Raw ratio of each row of ``X``; ``position`` holds each row's own reference index
         (-1 for rows outside the reference sample)."""
         votes = _NeighborVotes(
-            self.reference_, self.reference_is_target_, self.n_neighbors_, self.bias_correction
+            self.reference_, self.reference_is_target_, self.n_neighbors_, self.bias_correction_
         )
         block_rows = max(1, _BLOCK_CELLS // len(self.reference_))
         blocks = [slice(i, i + block_rows) for i in range(0, len(X), block_rows)]

@@ -218,3 +218,17 @@ def test_odd_inputs_give_finite_weights(
     assert weighter.weights_.mean() == pytest.approx(1.0)
     assert np.all(np.isfinite(new))
     assert np.all(new > 0)
+
+
+def test_auto_bias_correction_is_on_in_low_and_off_in_high_dimension():
+    low = make_covariate_shift(500, 500, n_features=5, random_state=0)
+    weighter = NearestNeighborsWeighter(random_state=0).fit(low.X, sample_domain=low.sample_domain)
+    assert weighter.bias_correction_  # k = 95 voters for 5 slopes
+    high = make_covariate_shift(500, 500, n_features=200, random_state=0)
+    auto = NearestNeighborsWeighter(random_state=0).fit(high.X, sample_domain=high.sample_domain)
+    forced = NearestNeighborsWeighter(bias_correction=True, random_state=0).fit(
+        high.X, sample_domain=high.sample_domain
+    )
+    assert not auto.bias_correction_
+    # 95 voters cannot fit 200 slopes: forcing the correction concentrates the weights
+    assert auto.ess_ > forced.ess_
