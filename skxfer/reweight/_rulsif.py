@@ -8,13 +8,15 @@ from scipy.spatial.distance import cdist
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skxfer.reweight._base import BaseWeighter
-from skxfer.reweight._kernel import bandwidth_grid, gaussian_kernel, positive_grid
+from skxfer.reweight._kernel import bandwidth_grid, gaussian_kernel, positive_grid, subsample_rows
 from skxfer.utils._threads import single_threaded_blas
 
 # Rows per domain used to choose the bandwidth and penalty: the criterion is a mean over
 # rows, so a few thousand pin it down, and this keeps the search cost flat in n.
 _CV_MAX_ROWS = 5000
 _N_FOLDS = 5
+# Rows per domain of the final fit of the coefficients.
+_FIT_MAX_ROWS = 20000
 # Rows per block when evaluating kernels, so memory stays O(block * n_centers) at any n.
 _BLOCK_ROWS = 32768
 _AUTO_BANDWIDTH_FACTORS = 2.0 ** np.arange(-4.0, 1.5, 0.5)
@@ -218,6 +220,10 @@ def _fit_least_squares_ratio(X_source, X_target, *, alpha, n_centers, bandwidth,
         )
         i, j = np.unravel_index(np.argmin(cv_scores), cv_scores.shape)
         best_bandwidth, best_reg = bandwidths[i], regs[j]
+    # The final fit estimates n_centers^2 moments: 20k rows per domain pin them down, and
+    # more only cost time (the ratio is still evaluated on every source row).
+    X_source = subsample_rows(X_source, _FIT_MAX_ROWS, random_state)
+    X_target = subsample_rows(X_target, _FIT_MAX_ROWS, random_state)
     G_source, _ = _kernel_moments(X_source, centers, best_bandwidth)
     G_target, h = _kernel_moments(X_target, centers, best_bandwidth)
     H = alpha * G_target / len(X_target) + (1 - alpha) * G_source / len(X_source)
