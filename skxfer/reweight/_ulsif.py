@@ -37,7 +37,7 @@ class ULSIFWeighter(BaseWeighter):
         use it.
     reg : "auto", float or array-like of float, default="auto"
         Ridge penalty ``lambda`` on the coefficients. ``"auto"``: cross-validate over
-        ``1e-5, 1e-4, ..., 10``. A list: cross-validate over it. A float: use it.
+        ``1e-3, 1e-2, ..., 10``. A list: cross-validate over it. A float: use it.
     max_weight : float > 1 or None, default=None
         Upper bound on a weight after rescaling to mean 1; ``None`` leaves them unbounded.
     random_state : int, RandomState instance or None, default=None
