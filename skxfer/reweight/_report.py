@@ -67,8 +67,8 @@ _ADVICE = {
         "some target rows."
     ),
     BARELY_OVERLAP: (
-        "Source and target barely overlap; reweighting cannot fix this (weights collapse on a "
-        "few rows). Consider feature-level adaptation (a shared representation) or labelling "
+        "Source and target barely overlap; reweighting is unlikely to fix this (weights "
+        "collapse on a few rows). Consider feature-level adaptation (a shared representation) or labelling "
         "target rows."
     ),
 }
