@@ -68,8 +68,8 @@ _ADVICE = {
     ),
     BARELY_OVERLAP: (
         "Source and target barely overlap; reweighting is unlikely to fix this (weights "
-        "collapse on a few rows). Consider feature-level adaptation (a shared representation) or labelling "
-        "target rows."
+        "collapse on a few rows). Consider feature-level adaptation (a shared representation) "
+        "or labelling target rows."
     ),
 }
 
