@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
@@ -312,6 +313,11 @@ def weighted_median_predict(estimators, vote_weights, X):
     median_col = (cdf >= 0.5 * cdf[:, -1:]).argmax(axis=1)
     rows = np.arange(predictions.shape[0])
     return predictions[rows, order[rows, median_col]]
+
+
+def default_regressor():
+    """The base estimator of both TrAdaBoost regressors when ``estimator=None``."""
+    return DecisionTreeRegressor(max_depth=3)
 
 
 def base_input_tags(estimator, default):

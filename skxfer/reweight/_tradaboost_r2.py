@@ -4,7 +4,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
-from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
@@ -12,6 +11,7 @@ from skxfer.reweight._boosting import (
     base_input_tags,
     boost_r2,
     check_base_estimator,
+    default_regressor,
     validate_boosting_input,
     weighted_median_predict,
 )
@@ -152,7 +152,7 @@ class TrAdaBoostRegressor(RegressorMixin, BaseEstimator):
             The fitted regressor.
         """
         data = validate_boosting_input(self, X, y, sample_weight, sample_domain, classifier=False)
-        template = check_base_estimator(self.estimator, _default_estimator())
+        template = check_base_estimator(self.estimator, default_regressor())
         result = boost_r2(
             template,
             data.X,
@@ -194,9 +194,5 @@ class TrAdaBoostRegressor(RegressorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = base_input_tags(self.estimator, _default_estimator()).sparse
+        tags.input_tags.sparse = base_input_tags(self.estimator, default_regressor()).sparse
         return tags
-
-
-def _default_estimator():
-    return DecisionTreeRegressor(max_depth=3)

@@ -5,7 +5,6 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.model_selection import KFold, check_cv
-from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
@@ -14,6 +13,7 @@ from skxfer.reweight._boosting import (
     base_input_tags,
     boost_r2,
     check_base_estimator,
+    default_regressor,
     fit_seeded,
     validate_boosting_input,
     weighted_median_predict,
@@ -173,7 +173,7 @@ class TwoStageTrAdaBoostRegressor(RegressorMixin, BaseEstimator):
             The fitted regressor.
         """
         data = validate_boosting_input(self, X, y, sample_weight, sample_domain, classifier=False)
-        template = check_base_estimator(self.estimator, _default_estimator())
+        template = check_base_estimator(self.estimator, default_regressor())
         rng = check_random_state(self.random_state)
         if data.source.any():
             steps, shares, cv_errors = self._stage_one(template, data, rng)
@@ -212,7 +212,7 @@ class TwoStageTrAdaBoostRegressor(RegressorMixin, BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = base_input_tags(self.estimator, _default_estimator()).sparse
+        tags.input_tags.sparse = base_input_tags(self.estimator, default_regressor()).sparse
         return tags
 
     def _stage_one(self, template, data, rng):
@@ -280,10 +280,6 @@ class TwoStageTrAdaBoostRegressor(RegressorMixin, BaseEstimator):
             random_state=rng,
             mode="frozen_source",
         )
-
-
-def _default_estimator():
-    return DecisionTreeRegressor(max_depth=3)
 
 
 class _Subset:
