@@ -390,6 +390,15 @@ def _columns(*frames):
     return None
 
 
+def _rows(X, mask):
+    """``X[mask]`` for an ndarray, as a view when the selected rows are one contiguous block
+    (source rows stacked before target rows, as ``pack`` makes them): no copy of a large X."""
+    index = np.flatnonzero(mask)
+    if len(index) and index[-1] - index[0] + 1 == len(index):
+        return X[index[0] : index[-1] + 1]
+    return X[index]
+
+
 def _take_rows(X, mask):
     if _is_dataframe(X):
         return X.iloc[np.flatnonzero(mask)]

@@ -9,7 +9,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
-from skxfer._domain import domain_masks
+from skxfer._domain import _rows, domain_masks
 from skxfer.utils import NoTransferWarning
 
 
@@ -64,7 +64,7 @@ class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
         """
         X = validate_data(self, X, reset=True, dtype=[np.float64, np.float32])
         masks = domain_masks(None, sample_domain, X.shape[0])
-        X_source, X_target = X[masks.source], X[masks.target]
+        X_source, X_target = _rows(X, masks.source), _rows(X, masks.target)
         self.n_source_, self.n_target_ = len(X_source), len(X_target)
         if sample_domain is None:
             warnings.warn(

@@ -4,12 +4,11 @@ from contextlib import nullcontext
 from numbers import Real
 
 import numpy as np
-from sklearn.base import _fit_context, clone
-from sklearn.calibration import CalibratedClassifierCV
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline, make_pipeline, make_union
-from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from skxfer.reweight._base import BaseWeighter
 from skxfer.utils._threads import single_threaded_blas
@@ -128,8 +127,8 @@ class DiscriminativeWeighter(BaseWeighter):
     fit = _fit_context(prefer_skip_nested_validation=False)(BaseWeighter.fit.__wrapped__)
 
     def _fit_ratio(self, X_source, X_target, random_state):
-        estimator = self._make_estimator(random_state)
-        if isinstance(estimator, CalibratedClassifierCV):
+        estimator, calibrated = self._make_estimator(random_state)
+        if calibrated:
             smaller = min(len(X_source), len(X_target))
             if smaller < _CALIBRATION_FOLDS:
                 raise ValueError(
@@ -142,14 +141,27 @@ class DiscriminativeWeighter(BaseWeighter):
         is_target = np.concatenate(
             [np.zeros(len(X_source), dtype=int), np.ones(len(X_target), dtype=int)]
         )
+        if self.estimator is not None or calibrated:
+            with self._blas_threads():
+                self.estimator_ = estimator.fit(X, is_target)
+            return self._ratio(X_source)
+        # The default pipeline: score the source rows on the features already computed for
+        # the fit instead of transforming them a second time.
         with self._blas_threads():
-            self.estimator_ = estimator.fit(X, is_target)
-        return self._ratio(X_source)
+            features = estimator[0].fit_transform(X)
+            del X
+            estimator[-1].fit(features, is_target)
+            self.estimator_ = estimator
+            p_target = estimator[-1].predict_proba(features[: len(X_source)])[:, 1]
+        return self._odds(p_target)
 
     def _ratio(self, X):
         target_column = np.flatnonzero(self.estimator_.classes_ == 1)[0]
         with self._blas_threads():
             p_target = self.estimator_.predict_proba(X)[:, target_column]
+        return self._odds(p_target)
+
+    def _odds(self, p_target):
         p_target = np.clip(p_target, self.clip_proba, 1 - self.clip_proba)
         return p_target / (1 - p_target) * (self.n_source_ / self.n_target_)
 
@@ -171,18 +183,84 @@ class DiscriminativeWeighter(BaseWeighter):
         if calibration == "auto":
             calibration = None if _fitted_by_log_loss(estimator) else "sigmoid"
         if calibration is None:
-            return estimator
-        return CalibratedClassifierCV(estimator, method=calibration, cv=_CALIBRATION_FOLDS)
+            return estimator, False
+        # Imported here: sklearn.calibration pulls in model_selection and svm (0.1 s).
+        from sklearn.calibration import CalibratedClassifierCV
+
+        calibrated = CalibratedClassifierCV(estimator, method=calibration, cv=_CALIBRATION_FOLDS)
+        return calibrated, True
 
 
 def _default_classifier(n_features):
     """Logistic regression on ``[x, x**2]`` (the log-ratio of two axis-aligned Gaussians)
     in low dimension; on ``x`` alone above ``_QUADRATIC_MAX_FEATURES``, where the squares
     double the cost and, with few rows per feature, only add variance."""
-    steps = [StandardScaler(), LogisticRegression(max_iter=1000)]
-    if n_features <= _QUADRATIC_MAX_FEATURES:
-        steps.insert(0, make_union(FunctionTransformer(), FunctionTransformer(np.square)))
-    return make_pipeline(*steps)
+    return make_pipeline(
+        _Standardized(squares=n_features <= _QUADRATIC_MAX_FEATURES),
+        LogisticRegression(max_iter=1000),
+    )
+
+
+class _Standardized(TransformerMixin, BaseEstimator):
+    """Standardised ``x`` (and ``x**2`` when ``squares``), written into one new array.
+
+    StandardScaler's compensated running variance and its copies took most of the default
+    classifier's fit (0.7 of 2 s at 128k x 800); two plain numpy passes suffice here.
+    """
+
+    def __init__(self, squares=False):
+        self.squares = squares
+
+    def fit(self, X, y=None):
+        self.fit_transform(X)
+        return self
+
+    def fit_transform(self, X, y=None):
+        X = validate_data(self, X, dtype=np.float64)
+        d = X.shape[1]
+        out = np.empty((X.shape[0], 2 * d if self.squares else d))
+        self.mean_ = X.mean(axis=0)
+        z = out[:, :d]
+        np.subtract(X, self.mean_, out=z)
+        self.scale_ = _standardize_centred(z)
+        if self.squares:
+            squares = out[:, d:]
+            np.square(z, out=squares)
+            self.square_mean_ = squares.mean(axis=0)
+            squares -= self.square_mean_
+            self.square_scale_ = _standardize_centred(squares)
+        return out
+
+    def transform(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=np.float64, reset=False)
+        d = X.shape[1]
+        out = np.empty((X.shape[0], 2 * d if self.squares else d))
+        z = out[:, :d]
+        np.subtract(X, self.mean_, out=z)
+        z /= self.scale_
+        if self.squares:
+            squares = out[:, d:]
+            np.square(z, out=squares)
+            squares -= self.square_mean_
+            squares /= self.square_scale_
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        names = _check_feature_names_in(self, input_features)
+        if self.squares:
+            names = np.concatenate([names, [f"{name}**2" for name in names]])
+        return np.asarray(names, dtype=object)
+
+
+def _standardize_centred(z):
+    """Divide the centred columns of ``z`` by their standard deviation, in place; return it.
+
+    ``einsum`` sums the squares without the temporary array that ``np.std`` allocates."""
+    scale = np.sqrt(np.einsum("ij,ij->j", z, z) / max(len(z), 1))
+    scale[scale == 0] = 1.0
+    z /= scale
+    return scale
 
 
 def _fitted_by_log_loss(estimator):
