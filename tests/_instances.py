@@ -14,5 +14,22 @@ CONSTRUCTOR_ARGS = {
 }
 
 
+_XGB_WEIGHTS = (
+    "XGBoost sums gradients in float32 and sketches feature quantiles by row, so a weight of 2 "
+    "and a repeated row give trees that differ in the last digits; "
+    "tests/warm_start/test_xgboost.py checks the weights to a tolerance instead"
+)
+
+#: Common checks an estimator is known to fail, with the reason (and where it is tested).
+EXPECTED_FAILED_CHECKS = {
+    "XGBTransferClassifier": {"check_sample_weight_equivalence_on_dense_data": _XGB_WEIGHTS},
+    "XGBTransferRegressor": {"check_sample_weight_equivalence_on_dense_data": _XGB_WEIGHTS},
+}
+
+
+def expected_failed_checks(estimator):
+    return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
+
+
 def make_instance(cls):
     return cls(**CONSTRUCTOR_ARGS.get(cls.__name__, {}))

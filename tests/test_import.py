@@ -8,7 +8,7 @@ HEAVY = ("torch", "tensorflow", "transformers", "xgboost", "catboost", "matplotl
 
 def test_import_pulls_no_heavy_dependency():
     code = (
-        "import sys, skxfer, skxfer.reweight, skxfer.model_selection;"
+        "import sys, skxfer, skxfer.reweight, skxfer.model_selection, skxfer.warm_start;"
         f"print([m for m in {HEAVY!r} if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -1,0 +1,119 @@
+"""Input checks shared by the boosted-tree transfer estimators."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import BaseEstimator
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import KFold, StratifiedKFold, check_cv
+from sklearn.utils.validation import validate_data
+
+from skxfer.warm_start._rows import check_target_classes
+
+
+def check_boosted_X(estimator, X, *, reset):
+    """Validate ``X`` for a tree library that reads NaN as missing.
+
+    A DataFrame is kept as it is (its categorical columns go to the library untouched); its
+    column names are recorded or checked like any scikit-learn estimator's. Anything else
+    becomes a float array that may hold NaN but not infinity.
+    """
+    if hasattr(X, "iloc") and hasattr(X, "dtypes"):
+        validate_data(estimator, X, reset=reset, skip_check_array=True)
+        if X.shape[0] == 0:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is "
+                f"required by {type(estimator).__name__}."
+            )
+        bad = [str(c) for c, kind in X.dtypes.items() if getattr(kind, "kind", "") == "O"]
+        if bad:
+            raise ValueError(
+                f"Columns {bad} hold Python objects (strings); XGBoost needs numbers or pandas "
+                "categoricals. Convert them with X[cols] = X[cols].astype('category')."
+            )
+        return X
+    return validate_data(
+        estimator, X, reset=reset, ensure_all_finite="allow-nan", dtype=[np.float64, np.float32]
+    )
+
+
+def align_columns(X, source_names, n_source_features, name):
+    """Order the columns of a DataFrame ``X`` as the source model's features.
+
+    Arrays (and DataFrames, when the source model has no feature names) are taken in position
+    order; their width is checked against the source model.
+    """
+    if source_names is None or not hasattr(X, "iloc"):
+        if X.shape[1] != n_source_features:
+            raise ValueError(
+                f"X has {X.shape[1]} features, but the source model of {name} has "
+                f"{n_source_features}. Pass the source model's features, in its order (or a "
+                "DataFrame with its column names)."
+            )
+        return X
+    columns = [str(c) for c in X.columns]
+    missing = [c for c in source_names if c not in columns]
+    extra = [c for c in columns if c not in source_names]
+    if missing or extra:
+        raise ValueError(
+            f"The columns of X do not match the source model's features: missing {missing}, "
+            f"not in the source model {extra}. {name} aligns DataFrame columns by name; "
+            "rename or drop columns so that X has exactly the source model's features."
+        )
+    return X.loc[:, [X.columns[columns.index(c)] for c in source_names]]
+
+
+def frozen_inner(source_model, library, model_types, name):
+    """The model inside a FrozenEstimator, or the given object itself.
+
+    An unfrozen fitted scikit-learn estimator is refused: ``clone`` (and so every grid
+    search) would replace it with an unfitted copy.
+    """
+    if isinstance(source_model, FrozenEstimator):
+        return source_model.estimator
+    if isinstance(source_model, (BaseEstimator, *model_types)) and hasattr(
+        source_model, "get_params"
+    ):
+        raise TypeError(
+            f"source_model is a bare {type(source_model).__name__}; wrap it as "
+            f"FrozenEstimator(model) (from sklearn.frozen import FrozenEstimator) so that clone "
+            f"and grid searches keep its fit, or pass the native {library} model."
+        )
+    return source_model
+
+
+def source_classes(y, source, target, name):
+    """Classes of a source model fitted here: those of the source rows (or, without source
+    rows, of the target rows); a target class outside them raises."""
+    fitted_on = source if source.any() else target
+    classes = np.unique(y[fitted_on])
+    check_target_classes(name, y[target], classes)
+    return classes
+
+
+def label_codes(classes, labels, name):
+    """Position of each label in ``classes``, after checking that every label is one."""
+    check_target_classes(name, labels, classes)
+    return np.searchsorted(classes, labels).astype(np.float64)
+
+
+def target_folds(cv, labels, classifier, seed):
+    """``(train, test)`` index pairs over the labelled target rows, or None when fewer than
+    two rows leave nothing to cross-validate.
+
+    An integer gives shuffled folds, stratified when every class has a row in each fold (a
+    rare class would otherwise make StratifiedKFold warn or fail on a few hundred rows).
+    """
+    n_rows = len(labels)
+    if isinstance(cv, Integral):
+        n_splits = min(cv, n_rows)
+        if n_splits < 2:
+            return None
+        _, counts = np.unique(labels, return_counts=True)
+        if classifier and len(counts) > 1 and counts.min() >= n_splits:
+            splitter = StratifiedKFold(n_splits, shuffle=True, random_state=seed)
+        else:
+            splitter = KFold(n_splits, shuffle=True, random_state=seed)
+    else:
+        splitter = check_cv(cv, labels, classifier=classifier)
+    return list(splitter.split(np.zeros((n_rows, 1)), labels))
