@@ -10,6 +10,9 @@ from sklearn.utils.validation import validate_data
 
 from skxfer.warm_start._rows import check_target_classes
 
+# pandas dtypes of text columns, which XGBoost cannot split on.
+_TEXT_DTYPES = {"object", "string", "str"}
+
 
 def check_boosted_X(estimator, X, *, reset):
     """Validate ``X`` for a tree library that reads NaN as missing.
@@ -25,7 +28,7 @@ def check_boosted_X(estimator, X, *, reset):
                 f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is "
                 f"required by {type(estimator).__name__}."
             )
-        bad = [str(c) for c, kind in X.dtypes.items() if getattr(kind, "kind", "") == "O"]
+        bad = [str(c) for c, kind in X.dtypes.items() if str(kind) in _TEXT_DTYPES]
         if bad:
             raise ValueError(
                 f"Columns {bad} hold Python objects (strings); XGBoost needs numbers or pandas "
