@@ -79,16 +79,17 @@ def test_random_state_determinism(estimator):
 def test_every_public_estimator_is_discovered():
     import skxfer.model_selection
     import skxfer.reweight
+    import skxfer.warm_start
 
     public = {
         name
-        for module in (skxfer.reweight, skxfer.model_selection)
+        for module in (skxfer.reweight, skxfer.model_selection, skxfer.warm_start)
         for name in module.__all__
         if isinstance(getattr(module, name), type)
         and issubclass(getattr(module, name), BaseEstimator)
     }
     assert public == {name for name, _ in all_estimators()}
-    assert len(public) >= 11  # six weighters, two wrappers, three boosters
+    assert len(public) >= 18  # 6 weighters, 2 wrappers, 3 boosters, 7 warm-start estimators
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
