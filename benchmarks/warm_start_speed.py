@@ -1,0 +1,213 @@
+"""Speed of the warm-start estimators: target-side fit time and overhead over native calls.
+
+A source model is fitted once (not timed) on ``--n-source`` rows of a synthetic shifted task
+(``skxfer.datasets.make_covariate_shift`` with 20 features). Then for each number of labelled
+target rows the target-side fit of each strategy is timed (best of ``--repeat``) next to the
+native call that does the same work by hand:
+
+- ``continue`` (a fixed 100 added rounds): ``XGBTransferClassifier(FrozenEstimator(source),
+  n_estimators=100)`` against ``xgb.train(params, DMatrix(X_t, y_t), 100, xgb_model=booster)``;
+  CatBoost: ``CatBoostTransferClassifier`` against ``CatBoostClassifier(...).fit(X_t, y_t,
+  init_model=source)``;
+- ``refresh`` (XGBoost): against XGBoost's own refresh (``process_type="update"``,
+  ``updater="refresh"``), which it generalises (same cost class: one pass over the trees);
+- ``continue auto`` and ``refresh_continue``: skxfer only (the native APIs have no equivalent).
+
+Goal (issue 3): with 1M source rows and 1k target rows, the target-side fit takes time
+proportional to the target rows (under 5 s here) and the wrapper's overhead over the native
+calls is under 10%.
+
+Run from the repository root::
+
+    python benchmarks/warm_start_speed.py --quick      # 100k source rows, < 1 minute
+    python benchmarks/warm_start_speed.py              # 1M source rows (about 5 minutes)
+"""
+
+import argparse
+import time
+import warnings
+
+from _common import describe_machine, machine_info, markdown_table, save_results
+
+
+def best_time(fn, repeat):
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def xgboost_rows(Xs, ys, targets, args):
+    import xgboost as xgb
+    from sklearn.frozen import FrozenEstimator
+
+    from skxfer.warm_start import XGBTransferClassifier
+
+    start = time.perf_counter()
+    source = xgb.XGBClassifier(
+        n_estimators=args.source_trees, max_depth=6, learning_rate=0.1, n_jobs=args.threads
+    ).fit(Xs, ys)
+    print(f"xgboost source fit: {time.perf_counter() - start:.1f} s", flush=True)
+    booster = source.get_booster()
+    frozen = FrozenEstimator(source)
+    params = {
+        "objective": "binary:logistic",
+        "eval_metric": "logloss",
+        "learning_rate": 0.1,
+        "max_depth": 3,
+        "reg_lambda": 1.0,
+        "nthread": args.threads,
+        "verbosity": 0,
+    }
+    refresh_params = {
+        "objective": "binary:logistic",
+        "process_type": "update",
+        "updater": "refresh",
+        "refresh_leaf": True,
+        "nthread": args.threads,
+    }
+    rows = []
+    for Xt, yt in targets:
+        n = len(yt)
+
+        def native_continue(Xt=Xt, yt=yt):
+            xgb.train(params, xgb.DMatrix(Xt, label=yt), 100, xgb_model=booster)
+
+        def native_refresh(Xt=Xt, yt=yt):
+            xgb.train(
+                refresh_params, xgb.DMatrix(Xt, label=yt), args.source_trees, xgb_model=booster
+            )
+
+        def ours(Xt=Xt, yt=yt, **kw):
+            est = XGBTransferClassifier(frozen, n_jobs=args.threads, random_state=0, **kw)
+            return lambda: est.fit(Xt, yt)
+
+        cases = [
+            ("continue (100 rounds)", ours(n_estimators=100), native_continue),
+            ("refresh", ours(strategy="refresh"), native_refresh),
+            ("continue, n_estimators='auto'", ours(), None),
+            ("refresh_continue, 'auto'", ours(strategy="refresh_continue"), None),
+        ]
+        for label, mine, native in cases:
+            t_mine = best_time(mine, args.repeat)
+            t_native = best_time(native, args.repeat) if native else None
+            rows.append(("XGBoost", label, n, t_mine, t_native))
+            print(f"  xgboost {label} n={n}: {t_mine:.3f} s vs {t_native}", flush=True)
+    return rows
+
+
+def catboost_rows(Xs, ys, targets, args):
+    import catboost
+    from sklearn.frozen import FrozenEstimator
+
+    from skxfer.warm_start import CatBoostTransferClassifier
+
+    common = {"thread_count": args.threads, "verbose": False, "allow_writing_files": False}
+    start = time.perf_counter()
+    source = catboost.CatBoostClassifier(
+        iterations=args.source_trees, depth=6, learning_rate=0.1, **common
+    ).fit(Xs, ys)
+    print(f"catboost source fit: {time.perf_counter() - start:.1f} s", flush=True)
+    frozen = FrozenEstimator(source)
+    rows = []
+    for Xt, yt in targets:
+        n = len(yt)
+
+        def native_continue(Xt=Xt, yt=yt):
+            catboost.CatBoostClassifier(
+                iterations=100, depth=3, learning_rate=0.1, l2_leaf_reg=1.0, **common
+            ).fit(Xt, yt, init_model=source)
+
+        def ours(Xt=Xt, yt=yt, **kw):
+            est = CatBoostTransferClassifier(frozen, n_jobs=args.threads, random_state=0, **kw)
+            return lambda: est.fit(Xt, yt)
+
+        cases = [
+            ("continue (100 rounds)", ours(n_estimators=100), native_continue),
+            ("refresh", ours(strategy="refresh"), None),
+            ("continue, n_estimators='auto'", ours(), None),
+            ("refresh_continue, 'auto'", ours(strategy="refresh_continue"), None),
+        ]
+        for label, mine, native in cases:
+            t_mine = best_time(mine, args.repeat)
+            t_native = best_time(native, args.repeat) if native else None
+            rows.append(("CatBoost", label, n, t_mine, t_native))
+            print(f"  catboost {label} n={n}: {t_mine:.3f} s vs {t_native}", flush=True)
+    return rows
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--n-source", type=int, default=1_000_000)
+    p.add_argument("--n-target", type=int, nargs="+", default=[1000, 4000, 16000])
+    p.add_argument("--source-trees", type=int, default=200)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--libs", nargs="+", default=["xgboost", "catboost"])
+    args = p.parse_args(argv)
+    if args.quick:
+        args.n_source, args.n_target, args.source_trees, args.repeat = 100_000, [1000], 50, 1
+    info = machine_info()
+    from skxfer.datasets import make_covariate_shift
+
+    data = make_covariate_shift(args.n_source, max(args.n_target), 20, random_state=0)
+    source = data.sample_domain > 0
+    Xs, ys = data.X[source], data.y_true[source]
+    Xt_all, yt_all = data.X[~source], data.y_true[~source]
+    targets = [(Xt_all[:n], yt_all[:n]) for n in args.n_target]
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if "xgboost" in args.libs:
+            rows += xgboost_rows(Xs, ys, targets, args)
+        if "catboost" in args.libs:
+            rows += catboost_rows(Xs, ys, targets, args)
+    table = []
+    for lib, label, n, mine, native in rows:
+        base = [r for r in rows if r[0] == lib and r[1] == label and r[2] == min(args.n_target)]
+        per_row = mine / base[0][3] * min(args.n_target) / n if base else float("nan")
+        table.append(
+            [
+                lib,
+                label,
+                f"{n:,}",
+                f"{mine:.3f}",
+                f"{native:.3f}" if native else "—",
+                f"{(mine / native - 1) * 100:+.1f}%" if native else "—",
+                f"{per_row:.2f}",
+            ]
+        )
+    markdown = "\n".join(
+        [
+            "# warm_start_speed.py",
+            "",
+            describe_machine(info),
+            "",
+            f"Command: `python benchmarks/warm_start_speed.py {' '.join(argv or [])}`; "
+            f"{args.n_source:,} source rows x 20 features, source model {args.source_trees} "
+            f"trees of depth 6, {args.threads} threads, best of {args.repeat}.",
+            "",
+            markdown_table(
+                [
+                    "library",
+                    "target-side fit",
+                    "target rows",
+                    "skxfer s",
+                    "native s",
+                    "overhead",
+                    "time per row vs smallest n",
+                ],
+                table,
+                "llrrrrr",
+            ),
+        ]
+    )
+    print(markdown)
+    save_results("warm_start_speed", {"info": info, "rows": rows}, markdown)
+
+
+if __name__ == "__main__":
+    main()
