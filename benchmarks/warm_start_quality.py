@@ -154,16 +154,23 @@ def plain_model(family, kind, seed):
 
 
 def target_only_grid(family, kind):
+    """The plain model's grid and its order from most to least regularised."""
     if family == "linear":
-        key = "C" if kind == "clf" else "alpha"
-        return {key: list(np.logspace(-3, 2, 6))}
+        if kind == "clf":
+            return {"C": list(np.logspace(-3, 2, 6))}, "C"
+        return {"alpha": list(np.logspace(-3, 2, 6))}, "-alpha"
     if family == "xgboost":
-        return {"n_estimators": [30, 100, 300], "max_depth": [2, 4]}
-    return {"iterations": [30, 100, 300], "depth": [2, 4]}
+        return {"n_estimators": [30, 100, 300], "max_depth": [2, 4]}, _capacity("n_estimators")
+    return {"iterations": [30, 100, 300], "depth": [2, 4]}, _capacity("iterations")
+
+
+def _capacity(trees):
+    return lambda params: (params[trees], params.get("max_depth", params.get("depth")))
 
 
 def transfer_configs(family, kind, source, seed):
-    """``strategy -> [estimator, ...]``: every setting the grid search may pick."""
+    """``[(strategy, estimator), ...]``: every setting the grid search may pick, listed from
+    the closest to the source to the furthest (the order ``least-change`` selection uses)."""
     from sklearn.frozen import FrozenEstimator
 
     frozen = FrozenEstimator(source)
@@ -171,7 +178,7 @@ def transfer_configs(family, kind, source, seed):
         from skxfer.warm_start import TransferLogisticRegression, TransferRidge
 
         cls = TransferLogisticRegression if kind == "clf" else TransferRidge
-        return {"transfer": [cls(frozen, alpha=a) for a in np.logspace(-2, 3, 6)]}
+        return [("transfer", cls(frozen, alpha=a)) for a in np.logspace(3, -4, 8)]
     if family == "xgboost":
         from skxfer.warm_start import XGBTransferClassifier, XGBTransferRegressor
 
@@ -181,28 +188,37 @@ def transfer_configs(family, kind, source, seed):
         from skxfer.warm_start import CatBoostTransferClassifier, CatBoostTransferRegressor
 
         cls = CatBoostTransferClassifier if kind == "clf" else CatBoostTransferRegressor
-        common = {"random_state": seed}
-    taus = (1.0, 10.0, 100.0, 1000.0)
-    return {
-        "continue": [cls(frozen, strategy="continue", **common)],
-        "refresh": [cls(frozen, strategy="refresh", tau=t, **common) for t in taus],
-        "refresh_continue": [
-            cls(frozen, strategy="refresh_continue", tau=t, **common) for t in taus
-        ],
-    }
+        common = {"random_state": seed, "n_jobs": 1}
+    order = [
+        ("refresh", 1000.0),
+        ("refresh", 100.0),
+        ("continue", None),
+        ("refresh_continue", 100.0),
+        ("refresh", 10.0),
+        ("refresh_continue", 10.0),
+        ("refresh", 1.0),
+        ("refresh_continue", 1.0),
+    ]
+    flat = []
+    for strategy, tau in order:
+        params = {"strategy": strategy, **common}
+        if tau is not None:
+            params["tau"] = tau
+        flat.append((strategy, cls(frozen, **params)))
+    return flat
 
 
 # ----------------------------------------------------------------------------------------------
 # one draw
 
 
-def run_cell(task_name, task, sources, n, seed, families):
+def run_cell(task_name, task, sources, n, seed, families, rule):
     """Metrics of every method of every family on one draw of n labelled target rows."""
     from sklearn.metrics import log_loss, make_scorer, r2_score, roc_auc_score
     from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 
     from skxfer import pack
-    from skxfer.model_selection import TargetKFold
+    from skxfer.model_selection import TargetKFold, least_change_refit
     from skxfer.warm_start import PooledTransfer
 
     Xs, ys, Xt, yt, kind = task
@@ -218,19 +234,29 @@ def run_cell(task_name, task, sources, n, seed, families):
             log_loss, greater_is_better=False, response_method="predict_proba", labels=classes
         )
         plain_cv = _plain_folds(StratifiedKFold, yl, seed)
+        base_rate = np.mean(y_test)
+        null_loss = log_loss(y_test, np.full(len(y_test), base_rate), labels=classes)
     else:
         scoring = "neg_mean_squared_error"
         plain_cv = KFold(3, shuffle=True, random_state=seed)
     target_cv = TargetKFold(n_splits=3, shuffle=True, random_state=seed)
 
-    def score(model):
+    def metrics(model):
         if kind == "clf":
-            return float(roc_auc_score(y_test, model.predict_proba(X_test)[:, 1]))
-        return float(r2_score(y_test, model.predict(X_test)))
+            proba = np.clip(model.predict_proba(X_test)[:, 1], 1e-6, 1 - 1e-6)
+            loss = log_loss(y_test, proba, labels=classes)
+            return {
+                "skill": float(1 - loss / null_loss),
+                "auc": float(roc_auc_score(y_test, proba)),
+            }
+        return {"skill": float(r2_score(y_test, model.predict(X_test)))}
 
-    def search(estimator, grid, packed):
+    def search(estimator, grid, packed, order_by=None):
+        refit = True
+        if order_by is not None and rule == "least-change":
+            refit = least_change_refit(order_by)
         search = GridSearchCV(
-            estimator, grid, scoring=scoring, cv=target_cv if packed else plain_cv
+            estimator, grid, scoring=scoring, cv=target_cv if packed else plain_cv, refit=refit
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -243,29 +269,48 @@ def run_cell(task_name, task, sources, n, seed, families):
     out = {}
     for family in families:
         source = sources[family]
-        res = {"source-only": score(source)}
+        res = {"source-only": metrics(source)}
         plain = plain_model(family, kind, seed)
-        res["target-only"] = score(search(plain, target_only_grid(family, kind), False))
+        grid, order = target_only_grid(family, kind)
+        res["target-only"] = metrics(search(plain, grid, False, order))
         pooled = PooledTransfer(plain_model(family, kind, seed))
-        res["pooled"] = score(search(pooled, {"target_weight": [1.0, 10.0, "balanced"]}, True))
-        configs = transfer_configs(family, kind, source, seed)
-        flat = [(strategy, est) for strategy, ests in configs.items() for est in ests]
-        chooser = search(Choice(flat[0][1]), {"option": [est for _, est in flat]}, packed=True)
-        cv_score = chooser.cv_results_["mean_test_score"]
-        test_scores = []
-        for _, est in flat:
+        res["pooled"] = metrics(search(pooled, {"target_weight": [1.0, 10.0, "balanced"]}, True))
+        flat = transfer_configs(family, kind, source, seed)
+        strategies = list(dict.fromkeys(strategy for strategy, _ in flat))
+        options = [est for _, est in flat]
+        chooser = search(Choice(options[0]), {"option": options}, packed=True)
+        results = chooser.cv_results_
+        tested = []
+        for est in options:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                fitted = clone(est).fit(X_pack, y_pack, sample_domain=domain)
-            test_scores.append(score(fitted))
-        for strategy in configs:
-            idx = [i for i, (s, _) in enumerate(flat) if s == strategy]
-            best = idx[int(np.argmax(cv_score[idx]))]
-            res[strategy] = test_scores[best]
-        res["skxfer"] = test_scores[int(np.argmax(cv_score))]
-        res["chosen"] = flat[int(np.argmax(cv_score))][0]
+                tested.append(metrics(clone(est).fit(X_pack, y_pack, sample_domain=domain)))
+        # Candidates are listed closest to the source first (see transfer_configs).
+        for strategy in [*strategies, "skxfer"]:
+            idx = [i for i, (s, _) in enumerate(flat) if strategy in (s, "skxfer")]
+            pick = idx[choose(_take_results(results, idx), rule)]
+            res[strategy] = tested[pick]
+            if strategy == "skxfer":
+                res["chosen"] = flat[pick][0]
         out[family] = res
     return {"task": task_name, "n": n, "seed": seed, "n_labelled": len(labelled), "res": out}
+
+
+def choose(results, rule):
+    """Index of the chosen candidate: the best mean CV score, or with ``least-change`` the
+    first candidate (closest to the source) within one standard error of it."""
+    from skxfer.model_selection import least_change_refit
+
+    if rule == "best":
+        return int(np.nanargmax(results["mean_test_score"]))
+    return least_change_refit(lambda params: params["_order"])(results)
+
+
+def _take_results(results, idx):
+    keys = [k for k in results if k.endswith("_test_score") and not k.startswith("rank")]
+    taken = {k: np.asarray(results[k])[idx] for k in keys}
+    taken["params"] = [{"_order": i} for i in range(len(idx))]
+    return taken
 
 
 def draw(yt, n, kind, seed):
@@ -326,19 +371,25 @@ class Choice(BaseEstimator):
 # summary
 
 
-def summarise(cells, families):
-    """``(task, n, family) -> {method: (mean, se)}`` and paired checks of the goal."""
+def summarise(cells, families, metric):
+    """``(task, n, family) -> {method: (mean, se)}`` of ``metric`` and paired goal checks."""
     import collections
 
     groups = collections.defaultdict(list)
     for cell in cells:
         for family in families:
-            if family in cell["res"]:
-                groups[(cell["task"], cell["n"], family)].append(cell["res"][family])
+            res = cell["res"].get(family)
+            if res is not None and metric in res["skxfer"]:
+                flat = {m: (v[metric] if m != "chosen" else v) for m, v in res.items()}
+                groups[(cell["task"], cell["n"], family)].append(flat)
     summary = {}
     for key, runs in groups.items():
         methods = [m for m in runs[0] if m != "chosen"]
-        stats = {}
+        stats = {
+            "_n_labelled": [
+                c["n_labelled"] for c in cells if c["task"] == key[0] and c["n"] == key[1]
+            ]
+        }
         for m in methods:
             v = np.array([r[m] for r in runs])
             stats[m] = (
@@ -362,13 +413,8 @@ def summarise(cells, families):
     return summary
 
 
-def render(summary, tasks, ns, families, info, elapsed, args):
-    lines = ["# warm_start_quality.py", "", describe_machine(info), ""]
-    lines.append(
-        f"Command: `python benchmarks/warm_start_quality.py {' '.join(args.argv)}`".rstrip()
-        + f" ({elapsed / 60:.1f} min). Metric: ROC AUC (classification), R^2 (wine-reg); "
-        "mean ± standard error over seeds."
-    )
+def render(summary, tasks, ns, families, title, with_goal=True):
+    lines = []
     goal_rows = []
     for family in families:
         methods = None
@@ -391,7 +437,7 @@ def render(summary, tasks, ns, families, info, elapsed, args):
                 )
         if not rows:
             continue
-        lines += ["", f"## {family}", ""]
+        lines += ["", f"## {title}: {family}", ""]
         headers = ["task", "n"] + methods + ["skxfer − better of the two", "most chosen"]
         lines.append(markdown_table(headers, rows, "ll" + "r" * (len(headers) - 2)))
         for n in ns:
@@ -420,10 +466,12 @@ def render(summary, tasks, ns, families, info, elapsed, args):
                     "PASS" if beats and not worst else "FAIL",
                 ]
             )
+    if not with_goal:
+        return "\n".join(lines)
     lines += [
         "",
-        "## Goal: skxfer beats target-only and source-only on average at every n, and never "
-        "loses to the better of the two by more than one standard error",
+        f"## Goal ({title}): skxfer beats target-only and source-only on average at every n, "
+        "and never loses to the better of the two by more than one standard error",
         "",
         markdown_table(
             [
@@ -443,7 +491,7 @@ def render(summary, tasks, ns, families, info, elapsed, args):
     return "\n".join(lines)
 
 
-def plot(summary, tasks, ns, families, path):
+def plot(summary, tasks, ns, families, path, ylabel):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -454,7 +502,7 @@ def plot(summary, tasks, ns, families, path):
     fig, axes = plt.subplots(1, len(shown), figsize=(3.2 * len(shown), 3.2), squeeze=False)
     for ax, task in zip(axes[0], shown):
         points = [(n, summary[(task, n, family)]) for n in ns if (task, n, family) in summary]
-        xs = [s["_n_labelled"][0] if n == "all" else n for n, s in points]
+        xs = [max(s["_n_labelled"]) if n == "all" else n for n, s in points]
         for method in [m for m in points[0][1] if not m.startswith("_")]:
             ys = [s[method][0] for _, s in points]
             style = {"lw": 2.5} if method == "skxfer" else {"lw": 1, "alpha": 0.8}
@@ -462,7 +510,7 @@ def plot(summary, tasks, ns, families, path):
         ax.set_xscale("log")
         ax.set_title(task, fontsize=9)
         ax.set_xlabel("labelled target rows")
-    axes[0][0].set_ylabel("ROC AUC / R^2")
+    axes[0][0].set_ylabel(ylabel)
     axes[0][-1].legend(fontsize=7)
     fig.suptitle(f"warm start ({family}): target metric vs number of target labels")
     fig.tight_layout()
@@ -481,6 +529,12 @@ def parse_args(argv=None):
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--n", nargs="+", default=[str(n) for n in N_LABELS])
     p.add_argument("--jobs", type=int, default=2, help="processes")
+    p.add_argument(
+        "--rule",
+        choices=["least-change", "best"],
+        default="least-change",
+        help="grid-search choice: within one SE of the best, closest to the source; or best",
+    )
     p.add_argument("--plot", default=str(SCRIPT.parent / "results" / "warm_start_curve.png"))
     args = p.parse_args(argv)
     args.argv = list(argv) if argv is not None else __import__("sys").argv[1:]
@@ -510,20 +564,33 @@ def main(argv=None):
         print(f"{name}: {len(ys)} source rows, {len(yt)} target rows", flush=True)
     jobs = [(name, n, seed) for name in prepared for n in args.n for seed in range(args.seeds)]
     cells = Parallel(n_jobs=args.jobs, verbose=5)(
-        delayed(run_cell)(name, prepared[name], sources[name], n, seed, args.families)
+        delayed(run_cell)(name, prepared[name], sources[name], n, seed, args.families, args.rule)
         for name, n, seed in jobs
     )
     cells = [c for c in cells if c is not None]
-    summary = summarise(cells, args.families)
-    for cell in cells:
-        for family in args.families:
-            key = (cell["task"], cell["n"], family)
-            summary[key].setdefault("_n_labelled", [cell["n_labelled"]])
     elapsed = time.perf_counter() - start
-    markdown = render(summary, list(prepared), args.n, args.families, info, elapsed, args)
+    names = list(prepared)
+    skill = summarise(cells, args.families, "skill")
+    auc = summarise(cells, args.families, "auc")
+    header = [
+        "# warm_start_quality.py",
+        "",
+        describe_machine(info),
+        "",
+        f"Command: `python benchmarks/warm_start_quality.py {' '.join(args.argv)}`".rstrip()
+        + f" ({elapsed / 60:.1f} min); selection rule `{args.rule}`. Skill: R^2 for "
+        "regression, and for classification 1 - log-loss / log-loss of the test base rate "
+        "(McFadden's R^2): the metric the grid searches optimise. Mean ± standard error over "
+        "seeds.",
+    ]
+    markdown = "\n".join(
+        header
+        + [render(skill, names, args.n, args.families, "skill")]
+        + [render(auc, names, args.n, args.families, "ROC AUC", with_goal=False)]
+    )
     print(markdown)
     Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
-    plot(summary, list(prepared), args.n, args.families, args.plot)
+    plot(skill, names, args.n, args.families, args.plot, "skill (R^2, McFadden R^2)")
     print(f"\nplot: {args.plot}")
     save_results(
         "warm_start_quality",

@@ -3,9 +3,11 @@
 :class:`TargetKFold` and :class:`TargetShuffleSplit` keep every source row in every training
 fold and validate on labelled target rows; :class:`LeaveOneDomainOut` holds out one domain at
 a time; :class:`ImportanceWeightedScorer` validates on importance-weighted source rows when
-the target has no labels.
+the target has no labels; :func:`least_change_refit` makes a grid search prefer the setting
+closest to the source among those the cross-validation cannot tell apart.
 """
 
+from skxfer.model_selection._refit import least_change_refit
 from skxfer.model_selection._scorer import ImportanceWeightedScorer
 from skxfer.model_selection._split import LeaveOneDomainOut, TargetKFold, TargetShuffleSplit
 
@@ -14,4 +16,5 @@ __all__ = [
     "LeaveOneDomainOut",
     "TargetKFold",
     "TargetShuffleSplit",
+    "least_change_refit",
 ]

@@ -157,7 +157,7 @@ class _BaseXGBTransfer(BaseEstimator):
         return self
 
     def _load_source(self, xgb):
-        """A copy of the given source booster, its classes and its learning rate (if known)."""
+        """The given source booster, its classes and its learning rate (if known)."""
         name = type(self).__name__
         inner = frozen_inner(self.source_model, "XGBoost", (xgb.XGBModel,), name)
         classes, eta = None, None
@@ -183,7 +183,10 @@ class _BaseXGBTransfer(BaseEstimator):
             )
         if self._is_classifier and classes is None:
             classes = np.arange(_n_outputs_of(booster))
-        return booster.copy(), classes, eta
+        # No copy: continuation copies inside xgb.train and refresh builds a new booster, so
+        # the user's model is never written to (copying 1,000 deep trees costs more than a
+        # 1k-row continuation).
+        return booster, classes, eta
 
     def _fit_source(self, xgb, X, rows, fitted_on, seed):
         params = {
@@ -323,7 +326,8 @@ class _BaseXGBTransfer(BaseEstimator):
             for node in np.flatnonzero(is_leaf):
                 tree["split_conditions"][node] = float(new[node])
                 tree["base_weights"][node] = float(new[node])
-        refreshed = xgb.Booster(model_file=bytearray(json.dumps(model).encode()))
+        text = json.dumps(model, separators=(",", ":"))
+        refreshed = xgb.Booster(model_file=bytearray(text.encode()))
         refreshed.set_param({"nthread": self.n_jobs} if self.n_jobs is not None else {})
         return refreshed
 
@@ -417,7 +421,7 @@ class XGBTransferClassifier(ClassifierMixin, _BaseXGBTransfer):
     booster_ : xgboost.Booster
         The transferred model.
     source_model_ : xgboost.Booster
-        A copy of the source model (the user's model is never changed).
+        The source model's booster (read, never changed).
     n_estimators_ : int
         Rounds added by ``"continue"`` (chosen by CV when ``n_estimators="auto"``).
     n_source_estimators_ : int
@@ -566,7 +570,7 @@ class XGBTransferRegressor(RegressorMixin, _BaseXGBTransfer):
     booster_ : xgboost.Booster
         The transferred model.
     source_model_ : xgboost.Booster
-        A copy of the source model.
+        The source model's booster (read, never changed).
     n_estimators_ : int
         Rounds added by ``"continue"``.
     n_source_estimators_ : int

@@ -54,7 +54,7 @@ def test_alpha_inf_without_pull_keeps_the_weights_and_refits_the_intercept():
     Xs, ys, Xt, yt = _source_and_target()
     yt = np.where(np.arange(len(yt)) < 30, 1, yt)  # a target with a different base rate
     source = _frozen_source(Xs, ys)
-    clf = TransferLogisticRegression(source, alpha=np.inf).fit(Xt, yt)
+    clf = TransferLogisticRegression(source, alpha=np.inf, pull_intercept=False).fit(Xt, yt)
     np.testing.assert_allclose(clf.coef_, source.coef_, rtol=1e-12)
     np.testing.assert_allclose(clf.source_coef_, source.coef_, rtol=1e-12)
     assert clf.intercept_[0] > source.intercept_[0] + 0.5
@@ -76,7 +76,9 @@ def test_zero_source_is_sklearn_l2_logistic_regression_on_standardised_features(
     rng = np.random.default_rng(1)
     X, y = _rows(120, rng.normal(size=(n_classes if n_classes > 2 else 1, 4)), rng)
     n_out = 1 if n_classes == 2 else n_classes
-    clf = TransferLogisticRegression(np.zeros((n_out, 4)), alpha=0.3).fit(X, y)
+    # sklearn leaves the intercept unpenalised
+    clf = TransferLogisticRegression(np.zeros((n_out, 4)), alpha=0.3, pull_intercept=False)
+    clf.fit(X, y)
     ref = make_pipeline(StandardScaler(), LogisticRegression(C=1 / 0.6, tol=1e-12)).fit(X, y)
     np.testing.assert_allclose(clf.predict_proba(X), ref.predict_proba(X), atol=1e-8)
     np.testing.assert_allclose(clf.decision_function(X), ref.decision_function(X), atol=1e-6)
@@ -154,10 +156,12 @@ def test_coefficient_array_source_equals_the_frozen_model():
     lr = LogisticRegression().fit(Xs, ys)
     frozen = TransferLogisticRegression(FrozenEstimator(lr), alpha=2.0).fit(Xt, yt)
     as_tuple = TransferLogisticRegression((lr.coef_, lr.intercept_), alpha=2.0).fit(Xt, yt)
-    as_1d = TransferLogisticRegression(lr.coef_.ravel(), alpha=2.0).fit(Xt, yt)
     np.testing.assert_allclose(as_tuple.predict_proba(Xt), frozen.predict_proba(Xt), rtol=1e-9)
     # without its intercept the prior differs only in the (unpulled) intercept's start
-    np.testing.assert_allclose(as_1d.predict_proba(Xt), frozen.predict_proba(Xt), atol=1e-7)
+    free = {"alpha": 2.0, "pull_intercept": False}
+    as_1d = TransferLogisticRegression(lr.coef_.ravel(), **free).fit(Xt, yt)
+    frozen_free = TransferLogisticRegression(FrozenEstimator(lr), **free).fit(Xt, yt)
+    np.testing.assert_allclose(as_1d.predict_proba(Xt), frozen_free.predict_proba(Xt), atol=1e-7)
 
 
 def test_coefficient_array_of_wrong_shape_names_the_shapes():
@@ -226,7 +230,8 @@ def test_a_target_missing_a_source_class_keeps_every_class():
     assert proba.shape == (60, 3)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     # the pulled intercept keeps the class the target never showed; a free one drops it
-    free = TransferLogisticRegression(source, alpha=1.0).fit(Xt[keep], yt[keep])
+    free = TransferLogisticRegression(source, alpha=1.0, pull_intercept=False)
+    free.fit(Xt[keep], yt[keep])
     assert proba[:, 2].mean() > 0.02
     assert free.predict_proba(Xt)[:, 2].mean() < 1e-3
 

@@ -209,7 +209,11 @@ def test_refresh_lowers_the_target_loss_and_never_touches_the_source(binary_sour
     est = XGBTransferClassifier(FrozenEstimator(source), strategy="refresh", tau=0.5)
     est.fit(Xt, yt)
     assert log_loss(yt, est.predict_proba(Xt)) < log_loss(yt, before) - 0.02
+    for strategy in ("continue", "refresh_continue"):
+        est.set_params(strategy=strategy, n_estimators=10).fit(Xt, yt)
+        assert est.booster_.num_boosted_rounds() == 50
     np.testing.assert_array_equal(source.predict_proba(Xt), before)
+    assert source.get_booster().num_boosted_rounds() == 40
 
 
 def test_refresh_with_integer_weights_equals_repeated_rows(binary_source):
