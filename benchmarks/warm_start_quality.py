@@ -255,16 +255,25 @@ def run_cell(task_name, task, sources, n, seed, families, rule):
         refit = True
         if order_by is not None and rule == "least-change":
             refit = least_change_refit(order_by)
+        try:
+            return fit_search(estimator, grid, packed, refit)
+        except ValueError:
+            if refit is True:
+                raise
+            # A fold failed for every candidate (e.g. a target-only training fold with one
+            # class), so every mean is NaN and the rule cannot choose: do what GridSearchCV
+            # does then (its first candidate, here the most regularised).
+            return fit_search(estimator, grid, packed, True)
+
+    def fit_search(estimator, grid, packed, refit):
         search = GridSearchCV(
             estimator, grid, scoring=scoring, cv=target_cv if packed else plain_cv, refit=refit
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             if packed:
-                search.fit(X_pack, y_pack, groups=domain, sample_domain=domain)
-            else:
-                search.fit(Xl, yl)
-        return search
+                return search.fit(X_pack, y_pack, groups=domain, sample_domain=domain)
+            return search.fit(Xl, yl)
 
     out = {}
     for family in families:
@@ -301,6 +310,8 @@ def choose(results, rule):
     first candidate (closest to the source) within one standard error of it."""
     from skxfer.model_selection import least_change_refit
 
+    if not np.isfinite(results["mean_test_score"]).any():
+        return 0  # every candidate failed on some fold: the one closest to the source
     if rule == "best":
         return int(np.nanargmax(results["mean_test_score"]))
     return least_change_refit(lambda params: params["_order"])(results)

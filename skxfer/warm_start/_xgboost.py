@@ -461,7 +461,9 @@ class XGBTransferClassifier(ClassifierMixin, _BaseXGBTransfer):
     >>> X_target = rng.normal(0.5, 1.0, size=(60, 4))
     >>> y_target = (X_target[:, 0] + X_target[:, 1] > 0.5).astype(int)
     >>> X, y, sample_domain = pack(X_source, y_source, X_target, y_target)
-    >>> clf = XGBTransferClassifier(strategy="refresh_continue", random_state=0)
+    >>> clf = XGBTransferClassifier(
+    ...     strategy="refresh_continue", source_params={"n_estimators": 30}, random_state=0
+    ... )
     >>> clf = clf.fit(X, y, sample_domain=sample_domain)
     >>> clf.predict_proba(X_target[:2]).shape
     (2, 2)
@@ -594,7 +596,9 @@ class XGBTransferRegressor(RegressorMixin, _BaseXGBTransfer):
     >>> X_source = rng.normal(size=(500, 3))
     >>> X_target = rng.normal(size=(40, 3))
     >>> X, y, sample_domain = pack(X_source, X_source[:, 0], X_target, X_target[:, 0] + 1.0)
-    >>> reg = XGBTransferRegressor(strategy="refresh", tau=0.5, random_state=0)
+    >>> reg = XGBTransferRegressor(
+    ...     strategy="refresh", tau=0.5, source_params={"n_estimators": 30}, n_jobs=1
+    ... )
     >>> reg = reg.fit(X, y, sample_domain=sample_domain)
     >>> float(np.mean(reg.predict(X_target) - X_target[:, 0])) > 0.3
     True
