@@ -177,8 +177,16 @@ def transfer_configs(family, kind, source, seed):
     if family == "linear":
         from skxfer.warm_start import TransferLogisticRegression, TransferRidge
 
-        cls = TransferLogisticRegression if kind == "clf" else TransferRidge
-        return [("transfer", cls(frozen, alpha=a)) for a in np.logspace(3, -4, 8)]
+        if kind == "reg":
+            return [("transfer", TransferRidge(frozen, alpha=a)) for a in np.logspace(3, -4, 8)]
+        # the pull alone (strongest first), then toward a shrunk source, then no pull at all
+        # (alpha=0: the target-only L2 fit), each from the source outward
+        grid = [(a, 0.0) for a in (1e3, 1e2, 10.0, 1.0, 0.1)]
+        grid += [(a, s) for s in (1.0, 10.0) for a in (1e2, 10.0, 1.0, 0.1)]
+        grid += [(0.0, s) for s in (100.0, 10.0, 1.0)]
+        return [
+            ("transfer", TransferLogisticRegression(frozen, alpha=a, shrinkage=s)) for a, s in grid
+        ]
     if family == "xgboost":
         from skxfer.warm_start import XGBTransferClassifier, XGBTransferRegressor
 

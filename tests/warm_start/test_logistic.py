@@ -86,18 +86,35 @@ def test_zero_source_is_sklearn_l2_logistic_regression_on_standardised_features(
 
 @pytest.mark.parametrize("n_out", [1, 3])
 @pytest.mark.parametrize("pull_intercept", [False, True])
-def test_gradient_matches_finite_differences(n_out, pull_intercept):
+@pytest.mark.parametrize("shrinkage", [0.0, 0.4])
+def test_gradient_matches_finite_differences(n_out, pull_intercept, shrinkage):
     rng = np.random.default_rng(2)
     Z = rng.normal(size=(30, 4))
     y = rng.integers(0, 2 if n_out == 1 else n_out, 30)
     sw = rng.uniform(0.5, 2.0, 30)
     W0, b0 = rng.normal(size=(n_out, 4)), rng.normal(size=n_out)
-    args = (Z, y, sw, W0, b0, 0.7, (n_out, 4), True, pull_intercept)
+    args = (Z, y, sw, W0, b0, 0.7, (n_out, 4), True, pull_intercept, shrinkage)
     for _ in range(3):
         params = rng.normal(size=n_out * 5)
         _, grad = objective(params, *args)
         numeric = approx_fprime(params, lambda p: objective(p, *args)[0], 1e-7)
         np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6)
+
+
+def test_shrinkage_centres_the_prior_on_the_shrunk_source():
+    Xs, ys, Xt, yt = _source_and_target(w_target=-W_SOURCE)
+    source = _frozen_source(Xs, ys)
+    free = {"pull_intercept": False}
+    both = TransferLogisticRegression(source, alpha=1.5, shrinkage=0.5, **free).fit(Xt, yt)
+    # alpha ||W - W0||^2 + s ||W||^2 == (alpha + s) ||W - alpha / (alpha + s) W0||^2 + const
+    shrunk = np.asarray(both.source_coef_) * 1.5 / 2.0
+    as_one = TransferLogisticRegression((shrunk, np.zeros(1)), alpha=2.0, **free).fit(Xt, yt)
+    np.testing.assert_allclose(both.predict_proba(Xt), as_one.predict_proba(Xt), atol=1e-7)
+    # alpha = 0 leaves the ordinary L2 fit: sklearn's C = 1 / (2 shrinkage)
+    plain = TransferLogisticRegression(source, alpha=0.0, shrinkage=0.25, **free).fit(Xt, yt)
+    Xt_scaled = (Xt - plain.scaler_mean_) / plain.scaler_scale_
+    ref = LogisticRegression(C=2.0, tol=1e-12).fit(Xt_scaled, yt)
+    np.testing.assert_allclose(plain.predict_proba(Xt), ref.predict_proba(Xt_scaled), atol=1e-6)
 
 
 def test_pipeline_source_is_standardised_with_its_own_scaler():
