@@ -518,8 +518,12 @@ def plot(summary, tasks, ns, families, path, ylabel):
 
     family = families[0]
     shown = [t for t in tasks if any((t, n, family) in summary for n in ns)]
-    fig, axes = plt.subplots(1, len(shown), figsize=(3.2 * len(shown), 3.2), squeeze=False)
-    for ax, task in zip(axes[0], shown):
+    ncols = min(4, len(shown))
+    nrows = -(-len(shown) // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.4 * ncols, 3.0 * nrows), squeeze=False)
+    for ax in axes.ravel()[len(shown) :]:
+        ax.axis("off")
+    for ax, task in zip(axes.ravel(), shown):
         points = [(n, summary[(task, n, family)]) for n in ns if (task, n, family) in summary]
         xs = [max(s["_n_labelled"]) if n == "all" else n for n, s in points]
         for method in [m for m in points[0][1] if not m.startswith("_")]:
@@ -529,8 +533,9 @@ def plot(summary, tasks, ns, families, path, ylabel):
         ax.set_xscale("log")
         ax.set_title(task, fontsize=9)
         ax.set_xlabel("labelled target rows")
-    axes[0][0].set_ylabel(ylabel)
-    axes[0][-1].legend(fontsize=7)
+    for row in axes:
+        row[0].set_ylabel(ylabel)
+    axes.ravel()[len(shown) - 1].legend(fontsize=7)
     fig.suptitle(f"warm start ({family}): target metric vs number of target labels")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -554,7 +559,10 @@ def parse_args(argv=None):
         default="least-change",
         help="grid-search choice: within one SE of the best, closest to the source; or best",
     )
-    p.add_argument("--plot", default=str(SCRIPT.parent / "results" / "warm_start_curve.png"))
+    p.add_argument(
+        "--plot-dir", default=str(SCRIPT.parent / "results"), help="where the PNGs are written"
+    )
+    p.add_argument("--from-json", nargs="+", help="re-print saved runs (merged); run nothing")
     args = p.parse_args(argv)
     args.argv = list(argv) if argv is not None else __import__("sys").argv[1:]
     if args.quick:
@@ -567,6 +575,8 @@ def main(argv=None):
     from joblib import Parallel, delayed
 
     args = parse_args(argv)
+    if args.from_json:
+        return rerender(args)
     info = machine_info()
     start = time.perf_counter()
     tasks = load_tasks(args.tasks)
@@ -588,34 +598,70 @@ def main(argv=None):
     )
     cells = [c for c in cells if c is not None]
     elapsed = time.perf_counter() - start
-    names = list(prepared)
-    skill = summarise(cells, args.families, "skill")
-    auc = summarise(cells, args.families, "auc")
-    header = [
-        "# warm_start_quality.py",
-        "",
-        describe_machine(info),
-        "",
+    note = (
         f"Command: `python benchmarks/warm_start_quality.py {' '.join(args.argv)}`".rstrip()
-        + f" ({elapsed / 60:.1f} min); selection rule `{args.rule}`. Skill: R^2 for "
-        "regression, and for classification 1 - log-loss / log-loss of the test base rate "
-        "(McFadden's R^2): the metric the grid searches optimise. Mean ± standard error over "
-        "seeds.",
-    ]
-    markdown = "\n".join(
-        header
-        + [render(skill, names, args.n, args.families, "skill")]
-        + [render(auc, names, args.n, args.families, "ROC AUC", with_goal=False)]
+        + f" ({elapsed / 60:.1f} min); selection rule `{args.rule}`."
     )
+    markdown = report(cells, list(prepared), args.n, args.families, [describe_machine(info), note])
     print(markdown)
-    Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
-    plot(skill, names, args.n, args.families, args.plot, "skill (R^2, McFadden R^2)")
-    print(f"\nplot: {args.plot}")
+    plot_families(cells, list(prepared), args.n, args.families, args.plot_dir)
     save_results(
         "warm_start_quality",
-        {"info": info, "args": vars(args), "cells": cells},
+        {"info": info, "args": vars(args), "cells": cells, "header": note},
         markdown,
     )
+
+
+def report(cells, names, ns, families, header_lines):
+    skill = summarise(cells, families, "skill")
+    auc = summarise(cells, families, "auc")
+    header = ["# warm_start_quality.py", ""]
+    for line in header_lines:
+        header += [line, ""]
+    header.append(
+        "Skill: R^2 for regression; for classification 1 - log-loss / log-loss of the test "
+        "base rate (McFadden's R^2), the metric the grid searches optimise. Mean ± standard "
+        "error over seeds."
+    )
+    return "\n".join(
+        header
+        + [render(skill, names, ns, families, "skill")]
+        + [render(auc, names, ns, families, "ROC AUC", with_goal=False)]
+    )
+
+
+def plot_families(cells, names, ns, families, folder):
+    skill = summarise(cells, families, "skill")
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    for family in families:
+        path = Path(folder) / f"warm_start_{family}.png"
+        plot(skill, names, ns, [family], path, "skill (R^2, McFadden R^2)")
+        print(f"plot: {path}")
+
+
+def rerender(args):
+    """Merge the cells of saved runs (a later file's family results replace an earlier
+    one's) and print their tables and plots, running nothing."""
+    import json
+
+    merged, headers = {}, []
+    for path in args.from_json:
+        payload = json.loads(Path(path).read_text())
+        headers.append(f"{Path(path).name}: {payload.get('header', '')}")
+        for cell in payload["cells"]:
+            key = (cell["task"], str(cell["n"]), cell["seed"])
+            cell["n"] = cell["n"] if cell["n"] == "all" else int(cell["n"])
+            if key in merged:
+                merged[key]["res"].update(cell["res"])
+            else:
+                merged[key] = cell
+    cells = list(merged.values())
+    names = list(dict.fromkeys(c["task"] for c in cells))
+    families = [f for f in FAMILIES if any(f in c["res"] for c in cells)]
+    ns = [n for n in N_LABELS if any(c["n"] == n for c in cells)]
+    markdown = report(cells, names, ns, families, headers)
+    print(markdown)
+    plot_families(cells, names, ns, families, args.plot_dir)
 
 
 if __name__ == "__main__":
