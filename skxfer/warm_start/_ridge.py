@@ -27,13 +27,16 @@ class TransferRidge(RegressorMixin, BaseEstimator):
 
         \\sum_i s_i \\lVert y_i - W x_i - b \\rVert^2 + \\alpha \\lVert W - W_{source} \\rVert^2
 
-    with ``s_i`` the ``sample_weight`` and an unpenalised intercept ``b`` (the MAP
-    adaptation prior of Chelba and Acero, for squared loss). Writing ``W = W_source + D``,
+    with ``s_i`` the ``sample_weight`` (the MAP adaptation prior of Chelba and Acero, for
+    squared loss), plus ``alpha * ||b - b_source||^2`` when ``pull_intercept`` (the
+    default) or an unpenalised intercept ``b`` otherwise. Writing ``W = W_source + D``,
     the offset ``D`` is a ridge fit of the residual ``y - X W_source.T`` on the weighted,
     centred rows: ``(Xc^T S Xc + alpha I) D.T = Xc^T S rc``, solved through one SVD of
     ``S^(1/2) Xc`` so that every alpha of a grid costs a matrix product. ``alpha=0`` is
     weighted least squares on the target (the minimum-norm offset when it is not unique);
-    ``alpha=inf`` keeps the source weights and refits only the intercept.
+    ``alpha=inf`` keeps the source model (with ``pull_intercept=False``, the source weights
+    with an intercept refitted on the target). A pulled intercept is fitted as one more
+    weight, on a column of ones, with no centring.
 
     The penalty acts on weights in raw feature units, as in
     :class:`~sklearn.linear_model.Ridge` (``TransferRidge`` with a zero source *is*
@@ -71,7 +74,12 @@ class TransferRidge(RegressorMixin, BaseEstimator):
         For ``alpha="auto"``: ``None`` is the efficient leave-one-out; an int ``k`` a
         shuffled (seed 0) k-fold of the labelled target rows.
     fit_intercept : bool, default=True
-        Fit an (unpenalised) intercept. ``False`` also drops the source's intercept.
+        Fit an intercept. ``False`` also drops the source's intercept.
+    pull_intercept : bool, default=True
+        Pull the intercept toward the source's with the same ``alpha``, so that a large
+        ``alpha`` gives the source model itself. ``False`` leaves it unpenalised: measured
+        on wine red -> white with 10 labelled target rows, an intercept refitted on those
+        rows alone cost 0.08 of R^2 against the source model.
     source_alpha : float, default=1.0
         Strength of the Ridge fitted on the source rows when ``source_model=None``.
 
@@ -133,6 +141,7 @@ class TransferRidge(RegressorMixin, BaseEstimator):
         "alphas": ["array-like", None],
         "cv": ["cv_object"],
         "fit_intercept": ["boolean"],
+        "pull_intercept": ["boolean"],
         "source_alpha": [Interval(Real, 0, None, closed="neither")],
     }
 
@@ -144,6 +153,7 @@ class TransferRidge(RegressorMixin, BaseEstimator):
         alphas=None,
         cv=None,
         fit_intercept=True,
+        pull_intercept=True,
         source_alpha=1.0,
     ):
         self.source_model = source_model
@@ -151,6 +161,7 @@ class TransferRidge(RegressorMixin, BaseEstimator):
         self.alphas = alphas
         self.cv = cv
         self.fit_intercept = fit_intercept
+        self.pull_intercept = pull_intercept
         self.source_alpha = source_alpha
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -228,13 +239,19 @@ class TransferRidge(RegressorMixin, BaseEstimator):
 
         tgt = rows.target
         Xt, Yt, swt = X[tgt], Y[tgt], sw[tgt]
+        pulled = self.fit_intercept and self.pull_intercept
+        # A pulled intercept is the weight of a column of ones, penalised like the others.
+        Xf, Wf = (_with_ones(Xt), np.column_stack([W0, b0])) if pulled else (Xt, W0)
+        free_b = self.fit_intercept and not pulled
         if self.alpha == "auto":
             self.alphas_ = _alpha_grid(self.alphas)
-            self.cv_loss_ = self._cv_losses(Xt, Yt, swt, W0)
+            self.cv_loss_ = self._cv_losses(Xf, Yt, swt, Wf, free_b)
             self.alpha_ = float(_pick_alpha(self.alphas_, self.cv_loss_))
         else:
             self.alpha_ = float(self.alpha)
-        W, b = _fit_offset(Xt, Yt, swt, W0, self.alpha_, fit_intercept=self.fit_intercept)
+        W, b = _fit_offset(Xf, Yt, swt, Wf, self.alpha_, fit_intercept=free_b)
+        if pulled:
+            W, b = W[:, :-1], W[:, -1]
 
         if one_d:
             self.coef_, self.intercept_ = W[0], float(b[0])
@@ -266,7 +283,7 @@ class TransferRidge(RegressorMixin, BaseEstimator):
         tags.target_tags.multi_output = True
         return tags
 
-    def _cv_losses(self, X, Y, sw, W0):
+    def _cv_losses(self, X, Y, sw, W0, fit_intercept):
         alphas = self.alphas_
         if self.cv is None:
             if len(Y) < 2:
@@ -274,12 +291,12 @@ class TransferRidge(RegressorMixin, BaseEstimator):
                     f"alpha='auto' needs at least 2 labelled target rows to cross-validate; "
                     f"there are {len(Y)}. Label more target rows or pass a number as alpha."
                 )
-            path = _OffsetPath(X, Y, sw, W0, fit_intercept=self.fit_intercept)
+            path = _OffsetPath(X, Y, sw, W0, fit_intercept=fit_intercept)
             return np.array([path.loo_error(a) for a in alphas])
         total = np.zeros(len(alphas))
         splits = _target_folds(self.cv, Y[:, 0], classifier=False)
         for train, test in splits:
-            path = _OffsetPath(X[train], Y[train], sw[train], W0, fit_intercept=self.fit_intercept)
+            path = _OffsetPath(X[train], Y[train], sw[train], W0, fit_intercept=fit_intercept)
             for k, a in enumerate(alphas):
                 W, b = path.coef(a)
                 err = np.mean((Y[test] - X[test] @ W.T - b) ** 2, axis=1)
@@ -350,6 +367,10 @@ class _OffsetPath:
             return np.inf  # a row that fits itself exactly: its held-out error is undefined
         loo = residual / denom[:, None]
         return float(np.sum(self.sw * np.mean(loo**2, axis=1)) / self.total)
+
+
+def _with_ones(X):
+    return np.column_stack([X, np.ones(len(X))])
 
 
 def _fit_offset(X, Y, sw, W0, alpha, *, fit_intercept):

@@ -45,7 +45,7 @@ def test_equals_the_closed_form_by_augmented_rows(alpha):
     Xs, ys, Xt, yt = _source_and_target(w_target=-W_SOURCE)
     sw = np.random.default_rng(1).uniform(0.2, 3.0, len(yt))
     w0 = np.array([0.5, 1.0, -1.0, 2.0])
-    reg = TransferRidge((w0, 7.0), alpha=alpha).fit(Xt, yt, sample_weight=sw)
+    reg = TransferRidge((w0, 7.0), alpha=alpha, pull_intercept=False).fit(Xt, yt, sample_weight=sw)
     coef, intercept = _augmented_solution(Xt, yt, sw, w0, alpha)
     np.testing.assert_allclose(reg.coef_, coef[0], rtol=1e-10)
     assert reg.intercept_ == pytest.approx(intercept[0], rel=1e-10)
@@ -56,7 +56,7 @@ def test_multi_output_equals_the_closed_form_per_output():
     X = rng.normal(size=(30, 4))
     Y = np.column_stack([X @ W_SOURCE, X @ -W_SOURCE + 1.0]) + rng.normal(size=(30, 2))
     w0 = np.vstack([W_SOURCE, np.zeros(4)])
-    reg = TransferRidge((w0, [1.0, 2.0]), alpha=3.0).fit(X, Y)
+    reg = TransferRidge((w0, [1.0, 2.0]), alpha=3.0, pull_intercept=False).fit(X, Y)
     coef, intercept = _augmented_solution(X, Y, np.ones(30), w0, 3.0)
     assert reg.coef_.shape == (2, 4)
     np.testing.assert_allclose(reg.coef_, coef, rtol=1e-10)
@@ -67,13 +67,32 @@ def test_multi_output_equals_the_closed_form_per_output():
 def test_alpha_inf_keeps_the_source_weights_and_refits_the_intercept():
     Xs, ys, Xt, yt = _source_and_target(w_target=-W_SOURCE, intercept=4.0)
     source = FrozenEstimator(Ridge().fit(Xs, ys))
-    reg = TransferRidge(source, alpha=np.inf).fit(Xt, yt)
+    reg = TransferRidge(source, alpha=np.inf, pull_intercept=False).fit(Xt, yt)
     np.testing.assert_allclose(reg.coef_, source.coef_, rtol=1e-12)
     # the source's predictions, shifted by the mean target residual
     shift = np.mean(yt - source.predict(Xt))
     np.testing.assert_allclose(reg.predict(Xt), source.predict(Xt) + shift, rtol=1e-10)
-    huge = TransferRidge(source, alpha=1e12).fit(Xt, yt)
+    huge = TransferRidge(source, alpha=1e12, pull_intercept=False).fit(Xt, yt)
     np.testing.assert_allclose(huge.predict(Xt), reg.predict(Xt), rtol=1e-6)
+
+
+def test_pulled_intercept_is_the_weight_of_a_ones_column():
+    Xs, ys, Xt, yt = _source_and_target(w_target=-W_SOURCE, intercept=4.0)
+    source = FrozenEstimator(Ridge().fit(Xs, ys))
+    w0, b0 = source.coef_, source.intercept_
+    alpha = 3.0
+    reg = TransferRidge(source, alpha=alpha).fit(Xt, yt)
+    # closed form of ||y - A v||^2 + alpha ||v - v0||^2 with A = [X, 1], v0 = [w0, b0]
+    A = np.column_stack([Xt, np.ones(len(Xt))])
+    v0 = np.r_[w0, b0]
+    v = np.linalg.solve(A.T @ A + alpha * np.eye(A.shape[1]), A.T @ yt + alpha * v0)
+    np.testing.assert_allclose(reg.coef_, v[:-1], rtol=1e-8)
+    np.testing.assert_allclose(reg.intercept_, v[-1], rtol=1e-8)
+    # a huge alpha keeps the source model, intercept included
+    huge = TransferRidge(source, alpha=np.inf).fit(Xt, yt)
+    np.testing.assert_allclose(huge.predict(Xt), source.predict(Xt), rtol=1e-10)
+    auto = TransferRidge(source, alpha="auto").fit(Xt, yt)
+    assert np.isfinite(auto.alpha_)
 
 
 def test_alpha_zero_is_least_squares_on_the_target():
@@ -90,7 +109,7 @@ def test_zero_source_is_sklearn_ridge_with_sample_weight():
     rng = np.random.default_rng(3)
     X, y = _data(40, W_SOURCE, rng)
     sw = rng.uniform(0.5, 2.0, 40)
-    reg = TransferRidge(np.zeros(4), alpha=2.5).fit(X, y, sample_weight=sw)
+    reg = TransferRidge(np.zeros(4), alpha=2.5, pull_intercept=False).fit(X, y, sample_weight=sw)
     ref = Ridge(alpha=2.5).fit(X, y, sample_weight=sw)
     np.testing.assert_allclose(reg.coef_, ref.coef_, rtol=1e-9)
     assert reg.intercept_ == pytest.approx(ref.intercept_, rel=1e-9)
@@ -142,7 +161,9 @@ def test_auto_alpha_trusts_an_agreeing_source_and_not_a_conflicting_one(seed):
 def test_source_fitted_on_the_sample_domain_source_rows():
     Xs, ys, Xt, yt = _source_and_target(w_target=-W_SOURCE)
     X, y, sample_domain = pack(Xs, ys, Xt, yt)
-    reg = TransferRidge(source_alpha=3.0, alpha=1.0).fit(X, y, sample_domain=sample_domain)
+    reg = TransferRidge(source_alpha=3.0, alpha=1.0, pull_intercept=False).fit(
+        X, y, sample_domain=sample_domain
+    )
     ref = Ridge(alpha=3.0).fit(Xs, ys)
     np.testing.assert_allclose(reg.source_coef_, ref.coef_, rtol=1e-9)
     assert reg.source_intercept_ == pytest.approx(ref.intercept_, rel=1e-9)
@@ -153,7 +174,7 @@ def test_source_fitted_on_the_sample_domain_source_rows():
 def test_pipeline_source_is_converted_to_raw_units():
     Xs, ys, Xt, yt = _source_and_target()
     pipe = make_pipeline(StandardScaler(), Ridge()).fit(Xs, ys)
-    reg = TransferRidge(FrozenEstimator(pipe), alpha=np.inf).fit(Xt, yt)
+    reg = TransferRidge(FrozenEstimator(pipe), alpha=np.inf, pull_intercept=False).fit(Xt, yt)
     np.testing.assert_allclose(reg.source_coef_, pipe[-1].coef_ / pipe[0].scale_, rtol=1e-12)
     shift = np.mean(yt - pipe.predict(Xt))
     np.testing.assert_allclose(reg.predict(Xt), pipe.predict(Xt) + shift, rtol=1e-9)
@@ -222,5 +243,5 @@ def test_no_domain_and_no_source_is_ridge_with_a_warning():
     rng = np.random.default_rng(6)
     X, y = _data(30, W_SOURCE, rng)
     with pytest.warns(NoTransferWarning):
-        reg = TransferRidge(alpha=2.0).fit(X, y)
+        reg = TransferRidge(alpha=2.0, pull_intercept=False).fit(X, y)
     np.testing.assert_allclose(reg.coef_, Ridge(alpha=2.0).fit(X, y).coef_, rtol=1e-9)
