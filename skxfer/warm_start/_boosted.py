@@ -1,11 +1,13 @@
 """Input checks shared by the boosted-tree transfer estimators."""
 
-from numbers import Integral
+import os
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import KFold, StratifiedKFold, check_cv
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 from skxfer.warm_start._rows import check_target_classes
@@ -120,3 +122,63 @@ def target_folds(cv, labels, classifier, seed):
     else:
         splitter = check_cv(cv, labels, classifier=classifier)
     return list(splitter.split(np.zeros((n_rows, 1)), labels))
+
+
+class BoostedTransfer(BaseEstimator):
+    """Parameters shared by the XGBoost and CatBoost transfer estimators: the same names and
+    meanings in both libraries, so a grid over one carries to the other."""
+
+    __metadata_request__fit = {"sample_domain": True}
+
+    _parameter_constraints: dict = {
+        "source_model": [None, str, os.PathLike, object],
+        "strategy": [StrOptions({"continue", "refresh", "refresh_continue"})],
+        "n_estimators": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
+        "max_estimators": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping_rounds": [Interval(Integral, 1, None, closed="left")],
+        "cv": ["cv_object"],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "max_depth": [Interval(Integral, 1, None, closed="left")],
+        "reg_lambda": [Interval(Real, 0, None, closed="left")],
+        "tau": [Interval(Real, 0, None, closed="left")],
+        "source_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
+        "source_params": [dict, None],
+        "params": [dict, None],
+        "random_state": ["random_state"],
+        "n_jobs": [Integral, None],
+    }
+
+    def __init__(
+        self,
+        source_model=None,
+        *,
+        strategy="continue",
+        n_estimators="auto",
+        max_estimators=500,
+        early_stopping_rounds=20,
+        cv=3,
+        learning_rate=0.1,
+        max_depth=3,
+        reg_lambda=1.0,
+        tau=1.0,
+        source_learning_rate=None,
+        source_params=None,
+        params=None,
+        random_state=None,
+        n_jobs=None,
+    ):
+        self.source_model = source_model
+        self.strategy = strategy
+        self.n_estimators = n_estimators
+        self.max_estimators = max_estimators
+        self.early_stopping_rounds = early_stopping_rounds
+        self.cv = cv
+        self.learning_rate = learning_rate
+        self.max_depth = max_depth
+        self.reg_lambda = reg_lambda
+        self.tau = tau
+        self.source_learning_rate = source_learning_rate
+        self.source_params = source_params
+        self.params = params
+        self.random_state = random_state
+        self.n_jobs = n_jobs

@@ -3,16 +3,16 @@
 import os
 import tempfile
 from dataclasses import dataclass
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.frozen import FrozenEstimator
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted, check_random_state, validate_data
 
 from skxfer.utils import import_optional
-from skxfer.warm_start._boosted import target_folds
+from skxfer.warm_start._boosted import BoostedTransfer, target_folds
 from skxfer.warm_start._leaf_refresh import gradients, refreshed_values
 from skxfer.warm_start._rows import check_target_classes, transfer_rows
 
@@ -46,63 +46,14 @@ _RESERVED = {
 }
 
 
-class _CatBoostTransfer(BaseEstimator):
+class _CatBoostTransfer(BoostedTransfer):
     """Shared fit of the CatBoost transfer classifier and regressor."""
 
-    __metadata_request__fit = {"sample_domain": True}
-
+    # CatBoost's symmetric trees allow a depth of at most 16.
     _parameter_constraints: dict = {
-        "source_model": [None, str, os.PathLike, object],
-        "strategy": [StrOptions({"continue", "refresh", "refresh_continue"})],
-        "n_estimators": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
-        "max_estimators": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping_rounds": [Interval(Integral, 1, None, closed="left")],
-        "cv": ["cv_object"],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        **BoostedTransfer._parameter_constraints,
         "max_depth": [Interval(Integral, 1, 16, closed="both")],
-        "reg_lambda": [Interval(Real, 0, None, closed="left")],
-        "tau": [Interval(Real, 0, None, closed="left")],
-        "source_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
-        "source_params": [dict, None],
-        "params": [dict, None],
-        "random_state": ["random_state"],
-        "n_jobs": [Integral, None],
     }
-
-    def __init__(
-        self,
-        source_model=None,
-        *,
-        strategy="continue",
-        n_estimators="auto",
-        max_estimators=500,
-        early_stopping_rounds=20,
-        cv=3,
-        learning_rate=0.1,
-        max_depth=3,
-        reg_lambda=1.0,
-        tau=1.0,
-        source_learning_rate=None,
-        source_params=None,
-        params=None,
-        random_state=None,
-        n_jobs=None,
-    ):
-        self.source_model = source_model
-        self.strategy = strategy
-        self.n_estimators = n_estimators
-        self.max_estimators = max_estimators
-        self.early_stopping_rounds = early_stopping_rounds
-        self.cv = cv
-        self.learning_rate = learning_rate
-        self.max_depth = max_depth
-        self.reg_lambda = reg_lambda
-        self.tau = tau
-        self.source_learning_rate = source_learning_rate
-        self.source_params = source_params
-        self.params = params
-        self.random_state = random_state
-        self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, sample_domain=None):

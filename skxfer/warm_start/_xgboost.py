@@ -2,17 +2,16 @@
 
 import json
 import os
-from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import expit, logsumexp, softmax
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, _fit_context
+from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from skxfer.utils import import_optional
 from skxfer.warm_start._boosted import (
+    BoostedTransfer,
     align_columns,
     check_boosted_X,
     frozen_inner,
@@ -33,63 +32,8 @@ _OBJECTIVES = {
 }
 
 
-class _BaseXGBTransfer(BaseEstimator):
+class _BaseXGBTransfer(BoostedTransfer):
     """Shared fit of the XGBoost transfer classifier and regressor."""
-
-    __metadata_request__fit = {"sample_domain": True}
-
-    _parameter_constraints: dict = {
-        "source_model": [None, "array-like", str, os.PathLike, object],
-        "strategy": [StrOptions({"continue", "refresh", "refresh_continue"})],
-        "n_estimators": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
-        "max_estimators": [Interval(Integral, 1, None, closed="left")],
-        "early_stopping_rounds": [Interval(Integral, 1, None, closed="left")],
-        "cv": ["cv_object"],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "max_depth": [Interval(Integral, 1, None, closed="left")],
-        "reg_lambda": [Interval(Real, 0, None, closed="left")],
-        "tau": [Interval(Real, 0, None, closed="left")],
-        "source_learning_rate": [Interval(Real, 0, None, closed="neither"), None],
-        "source_params": [dict, None],
-        "params": [dict, None],
-        "random_state": ["random_state"],
-        "n_jobs": [Integral, None],
-    }
-
-    def __init__(
-        self,
-        source_model=None,
-        *,
-        strategy="continue",
-        n_estimators="auto",
-        max_estimators=500,
-        early_stopping_rounds=20,
-        cv=3,
-        learning_rate=0.1,
-        max_depth=3,
-        reg_lambda=1.0,
-        tau=1.0,
-        source_learning_rate=None,
-        source_params=None,
-        params=None,
-        random_state=None,
-        n_jobs=None,
-    ):
-        self.source_model = source_model
-        self.strategy = strategy
-        self.n_estimators = n_estimators
-        self.max_estimators = max_estimators
-        self.early_stopping_rounds = early_stopping_rounds
-        self.cv = cv
-        self.learning_rate = learning_rate
-        self.max_depth = max_depth
-        self.reg_lambda = reg_lambda
-        self.tau = tau
-        self.source_learning_rate = source_learning_rate
-        self.source_params = source_params
-        self.params = params
-        self.random_state = random_state
-        self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, sample_domain=None):
