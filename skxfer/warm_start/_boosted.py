@@ -133,6 +133,7 @@ class BoostedTransfer(BaseEstimator):
     _parameter_constraints: dict = {
         "source_model": [None, str, os.PathLike, object],
         "strategy": [StrOptions({"continue", "refresh", "refresh_continue"})],
+        "recalibrate": [StrOptions({"bias", "affine"}), None],
         "n_estimators": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "max_estimators": [Interval(Integral, 1, None, closed="left")],
         "early_stopping_rounds": [Interval(Integral, 1, None, closed="left")],
@@ -153,6 +154,7 @@ class BoostedTransfer(BaseEstimator):
         source_model=None,
         *,
         strategy="continue",
+        recalibrate=None,
         n_estimators="auto",
         max_estimators=500,
         early_stopping_rounds=20,
@@ -169,6 +171,7 @@ class BoostedTransfer(BaseEstimator):
     ):
         self.source_model = source_model
         self.strategy = strategy
+        self.recalibrate = recalibrate
         self.n_estimators = n_estimators
         self.max_estimators = max_estimators
         self.early_stopping_rounds = early_stopping_rounds

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, check_random_
 from skxfer.utils import import_optional
 from skxfer.warm_start._boosted import BoostedTransfer, target_folds
 from skxfer.warm_start._leaf_refresh import gradients, refreshed_values
+from skxfer.warm_start._recalibrate import fit_recalibration
 from skxfer.warm_start._rows import check_target_classes, transfer_rows
 
 # Source losses whose leaves refresh can re-estimate, and the gradients it uses for them.
@@ -111,6 +112,7 @@ class _CatBoostTransfer(BoostedTransfer):
         if self.source_model is None and not rows.has_domains:
             self.model_ = source
             self.n_estimators_ = 0
+            self.margin_scale_, self.margin_bias_ = 1.0, np.zeros(info.dim)
             return self
         target = _Target(
             data=_take(self._catboost_data(X), rows.target),
@@ -230,26 +232,60 @@ class _CatBoostTransfer(BoostedTransfer):
 
     def _transfer(self, catboost, source, info, target, seed):
         refresh = self.strategy in ("refresh", "refresh_continue")
-        if refresh:
-            objective = _refresh_objective(info, type(self).__name__)
+        if refresh or self.recalibrate is not None:
+            objective = _refresh_objective(info, type(self).__name__, self._changes_leaves())
 
         def base_model(rows):
-            if not refresh:
-                return source
-            return self._refresh(catboost, source, info, objective, target.subset(rows))
+            """The source as corrected on the target rows ``rows``, before any added tree."""
+            part = target.subset(rows)
+            model, calibration = source, (1.0, np.zeros(info.dim))
+            if self.recalibrate is not None:
+                model, calibration = self._recalibrate(catboost, model, info, objective, part)
+            if refresh:
+                model = self._refresh(catboost, model, info, objective, part)
+            return model, calibration
 
-        model = base_model(slice(None))
+        model, (self.margin_scale_, self.margin_bias_) = base_model(slice(None))
+        if model is source:
+            model = _solid_copy(model, self._native_class(catboost))
         if self.strategy == "refresh":
             return model, 0
         n_added = self.n_estimators
         if n_added == "auto":
             n_added = self._choose_n_added(catboost, base_model, info, target, seed)
         if n_added == 0:
-            return (model if refresh else _solid_copy(model, self._native_class(catboost))), 0
+            return model, 0
         booster = self._booster(catboost, info, n_added, seed)
         pool = self._fit_pool(catboost, target, info)
         _run_catboost(catboost, "continue the source model", booster.fit, pool, init_model=model)
         return booster, n_added
+
+    def _changes_leaves(self):
+        if self.strategy in ("refresh", "refresh_continue"):
+            return f"strategy={self.strategy!r}"
+        return f"recalibrate={self.recalibrate!r}"
+
+    def _recalibrate(self, catboost, source, info, objective, target):
+        """A copy of ``source`` whose margin is ``scale * margin + bias``, fitted on
+        ``target`` (see ``_recalibrate.fit_recalibration``), and that ``(scale, bias)``."""
+        model = _solid_copy(source, self._native_class(catboost))
+        margin = model.predict(self._pool(catboost, target.data), prediction_type="RawFormulaVal")
+        labels = self._codes(target.y, info) if self._is_classifier else target.y
+        scale, bias = fit_recalibration(
+            objective,
+            margin,
+            np.asarray(labels, dtype=np.float64),
+            target.weight,
+            kind=self.recalibrate,
+            tau=self.tau,
+        )
+        # CatBoost's margin is its scale times the leaves plus its bias.
+        old_scale, old_bias = model.get_scale_and_bias()
+        new_bias = scale * np.atleast_1d(np.asarray(old_bias, dtype=np.float64)) + bias
+        model.set_scale_and_bias(
+            scale * float(old_scale), float(new_bias[0]) if info.dim == 1 else new_bias.tolist()
+        )
+        return _solid_copy(model, self._native_class(catboost)), (scale, bias)
 
     def _refresh(self, catboost, source, info, objective, target):
         """A copy of ``source`` whose leaf values are re-estimated on ``target``, tree by tree."""
@@ -298,7 +334,7 @@ class _CatBoostTransfer(BoostedTransfer):
             return 0
         curves = []
         for train, test in folds:
-            base = base_model(train)
+            base, _ = base_model(train)
             booster = self._booster(catboost, info, self.max_estimators, seed)
             held_out = target.subset(test)
             _run_catboost(
@@ -471,6 +507,14 @@ class CatBoostTransferClassifier(ClassifierMixin, _CatBoostTransfer):
         the source rows with ``source_params``.
     strategy : {"continue", "refresh", "refresh_continue"}, default="continue"
         What to do on the labelled target rows (see above).
+    recalibrate : {"bias", "affine"} or None, default=None
+        First correct the source's margin on the labelled target rows: ``"bias"`` adds one
+        fitted offset per output (a change of base rate, i.e. prior shift), ``"affine"`` also
+        multiplies the margin by one fitted scale (over- or under-confidence). Both are pulled
+        toward no change by ``tau``: the fit minimises the target loss plus
+        ``tau / 2 * ((scale - 1)**2 + ||bias||**2)``. The chosen strategy then starts from the
+        corrected model. Two or three numbers are learnt where refresh learns hundreds, so it
+        is the change that a dozen labelled target rows can support.
     n_estimators : int or "auto", default="auto"
         Trees added by continuation. ``"auto"`` takes the count (0 to ``max_estimators``)
         with the lowest mean ``cv``-fold log-loss on the target rows.
@@ -490,8 +534,9 @@ class CatBoostTransferClassifier(ClassifierMixin, _CatBoostTransfer):
         L2 penalty on leaf values: CatBoost's ``l2_leaf_reg`` for the added trees, and the
         ``reg_lambda`` of refresh.
     tau : float, default=1.0
-        Refresh: pull of each leaf toward its source value, in hessian units (about how many
-        target rows of evidence the source value counts as).
+        Pull of each refreshed leaf toward its source value, and of ``recalibrate`` toward
+        the uncorrected margin, in hessian units (about how many target rows of evidence the
+        source counts as).
     source_learning_rate : float, default=None
         Learning rate the source's leaf values were stored with, for refresh; ``None`` reads
         it from the source model.
@@ -517,6 +562,11 @@ class CatBoostTransferClassifier(ClassifierMixin, _CatBoostTransfer):
         Trees added on the target rows.
     n_source_estimators_ : int
         Trees of the source model.
+    margin_scale_ : float
+        Scale fitted by ``recalibrate="affine"`` (1.0 otherwise).
+    margin_bias_ : ndarray of shape (n_outputs,)
+        Offsets fitted by ``recalibrate`` (zeros without it): one for a binary or regression
+        model, one per class otherwise.
     classes_ : ndarray of shape (n_classes,)
         The source model's classes.
     n_features_in_ : int
@@ -634,6 +684,14 @@ class CatBoostTransferRegressor(RegressorMixin, _CatBoostTransfer):
         the source rows with ``source_params``.
     strategy : {"continue", "refresh", "refresh_continue"}, default="continue"
         What to do on the labelled target rows (see above).
+    recalibrate : {"bias", "affine"} or None, default=None
+        First correct the source's margin on the labelled target rows: ``"bias"`` adds one
+        fitted offset per output (a change of base rate, i.e. prior shift), ``"affine"`` also
+        multiplies the margin by one fitted scale (over- or under-confidence). Both are pulled
+        toward no change by ``tau``: the fit minimises the target loss plus
+        ``tau / 2 * ((scale - 1)**2 + ||bias||**2)``. The chosen strategy then starts from the
+        corrected model. Two or three numbers are learnt where refresh learns hundreds, so it
+        is the change that a dozen labelled target rows can support.
     n_estimators : int or "auto", default="auto"
         Trees added by continuation. ``"auto"`` takes the count (0 to ``max_estimators``)
         with the lowest mean ``cv``-fold loss (RMSE for an RMSE source) on the target rows.
@@ -652,8 +710,9 @@ class CatBoostTransferRegressor(RegressorMixin, _CatBoostTransfer):
         L2 penalty on leaf values: CatBoost's ``l2_leaf_reg`` for the added trees, and the
         ``reg_lambda`` of refresh.
     tau : float, default=1.0
-        Refresh: pull of each leaf toward its source value, in hessian units (about how many
-        target rows of evidence the source value counts as).
+        Pull of each refreshed leaf toward its source value, and of ``recalibrate`` toward
+        the uncorrected margin, in hessian units (about how many target rows of evidence the
+        source counts as).
     source_learning_rate : float, default=None
         Learning rate the source's leaf values were stored with, for refresh; ``None`` reads
         it from the source model.
@@ -679,6 +738,11 @@ class CatBoostTransferRegressor(RegressorMixin, _CatBoostTransfer):
         Trees added on the target rows.
     n_source_estimators_ : int
         Trees of the source model.
+    margin_scale_ : float
+        Scale fitted by ``recalibrate="affine"`` (1.0 otherwise).
+    margin_bias_ : ndarray of shape (n_outputs,)
+        Offsets fitted by ``recalibrate`` (zeros without it): one for a binary or regression
+        model, one per class otherwise.
     n_features_in_ : int
         Number of features seen during ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -832,13 +896,13 @@ def _source_layout(X, source, name):
     return _Layout(names, np.arange(len(names)), cat)
 
 
-def _refresh_objective(info, name):
+def _refresh_objective(info, name, what):
     objective = _REFRESH_OBJECTIVES.get(info.loss_name)
     if objective is None:
         raise ValueError(
-            f"{name} can refresh the leaves of models trained with RMSE, Logloss, "
-            f"CrossEntropy or MultiClass; the source model uses {info.loss!r}. Use "
-            "strategy='continue'."
+            f"{name} can change the leaves or the margin of models trained with RMSE, Logloss, "
+            f"CrossEntropy or MultiClass ({what}); the source model uses {info.loss!r}. Use "
+            "strategy='continue' and recalibrate=None."
         )
     return objective
 

@@ -20,6 +20,7 @@ from skxfer.warm_start._boosted import (
     target_folds,
 )
 from skxfer.warm_start._leaf_refresh import gradients, refreshed_values
+from skxfer.warm_start._recalibrate import fit_recalibration
 from skxfer.warm_start._rows import transfer_rows
 
 # XGBoost objective -> (the gradient this module computes, CV metric).
@@ -86,11 +87,15 @@ class _BaseXGBTransfer(BoostedTransfer):
         X = align_columns(X, source.feature_names, source.num_features(), name)
         if self.source_model is None and not rows.has_domains:
             self.booster_, self.n_estimators_ = source, 0
+            self.margin_scale_, self.margin_bias_ = 1.0, np.zeros(self._n_outputs())
             return self
         y_target = self._target_codes(rows.y[rows.target])
         w_target = rows.sample_weight[rows.target]
         target = _dmatrix(xgb, _take(X, rows.target), source, label=y_target, weight=w_target)
         booster = source
+        self.margin_scale_, self.margin_bias_ = 1.0, np.zeros(self._n_outputs())
+        if self.recalibrate is not None:
+            booster = self._recalibrate(xgb, booster, target, y_target, w_target)
         if self.strategy in ("refresh", "refresh_continue"):
             booster = self._refresh(xgb, booster, target, y_target, w_target)
         n_added = 0
@@ -219,29 +224,56 @@ class _BaseXGBTransfer(BoostedTransfer):
         best = int(np.argmin(curve))
         return 0 if start <= curve[best] else best + 1
 
+    def _n_outputs(self):
+        if _OBJECTIVES[self._objective][0] == "softmax":
+            return len(self.classes_)
+        return 1
+
+    def _recalibrate(self, xgb, booster, target, y_target, w_target):
+        """The source booster with its margin replaced by ``scale * margin + bias``, fitted
+        on the target rows (see ``_recalibrate.fit_recalibration``)."""
+        model, trees, group, _ = _tree_model(booster, f"recalibrate={self.recalibrate!r}")
+        n_rows, n_outputs = len(y_target), self._n_outputs()
+        if set(group.tolist()) != set(range(n_outputs)):
+            raise ValueError(
+                f"recalibrate={self.recalibrate!r} needs at least one source tree per output; "
+                "the source model has none for some output. Use recalibrate=None."
+            )
+        gradient, _ = _OBJECTIVES[self._objective]
+        margin = booster.predict(target, output_margin=True).reshape(n_rows, n_outputs)
+        scale, bias = fit_recalibration(
+            gradient,
+            margin if n_outputs > 1 else margin[:, 0],
+            y_target,
+            w_target,
+            kind=self.recalibrate,
+            tau=self.tau,
+        )
+        # The margin is base_score plus the trees' leaves: scaling every leaf scales the trees'
+        # part, and the first tree of each output takes the rest of the change.
+        leaves = booster.predict(target, pred_leaf=True).astype(np.intp)
+        leaves = leaves.reshape(n_rows, len(trees))[0]
+        base = margin[0].astype(np.float64)
+        for t, tree in enumerate(trees):
+            base[group[t]] -= float(tree["split_conditions"][leaves[t]])
+        shift = (scale - 1.0) * base + bias
+        first = {int(np.flatnonzero(group == k)[0]): k for k in range(n_outputs)}
+        for t, tree in enumerate(trees):
+            values = scale * np.asarray(tree["split_conditions"], dtype=np.float64)
+            if t in first:
+                values = values + shift[first[t]]
+            _set_leaves(tree, values)
+        self.margin_scale_, self.margin_bias_ = scale, bias
+        return self._from_json(xgb, model)
+
     def _refresh(self, xgb, booster, target, y_target, w_target):
         """Re-estimate every leaf on the target rows, shrunk toward its source value."""
-        model = json.loads(booster.save_raw("json"))
-        trees_model = model["learner"]["gradient_booster"].get("model", {})
-        if "trees" not in trees_model:
-            raise ValueError(
-                f"strategy={self.strategy!r} needs a tree booster (gbtree); the source model "
-                f"uses {model['learner']['gradient_booster'].get('name')!r}. Use "
-                "strategy='continue'."
-            )
-        trees = trees_model["trees"]
-        group = np.asarray(trees_model["tree_info"], dtype=np.intp)
-        indptr = np.asarray(trees_model["iteration_indptr"], dtype=np.intp)
-        if any(int(t["tree_param"].get("size_leaf_vector", "1")) > 1 for t in trees):
-            raise ValueError(
-                f"strategy={self.strategy!r} does not support multi-output trees "
-                "(multi_strategy='multi_output_tree'); use strategy='continue'."
-            )
+        model, trees, group, indptr = _tree_model(booster, f"strategy={self.strategy!r}")
         gradient, _ = _OBJECTIVES[self._objective]
         leaves = booster.predict(target, pred_leaf=True).astype(np.intp)
         leaves = leaves.reshape(len(y_target), len(trees))
         values = [np.asarray(t["split_conditions"], dtype=np.float64) for t in trees]
-        n_outputs = len(self.classes_) if gradient == "softmax" else 1
+        n_outputs = self._n_outputs()
         margin = booster.predict(target, output_margin=True).reshape(len(y_target), n_outputs)
         for t in range(len(trees)):
             margin[:, group[t]] -= values[t][leaves[:, t]]
@@ -266,14 +298,14 @@ class _BaseXGBTransfer(BoostedTransfer):
                 values[t] = np.where(is_leaf, new, values[t])
                 margin[:, k] += values[t][leaves[:, t]]
         for tree, new in zip(trees, values):
-            is_leaf = np.asarray(tree["left_children"]) == -1
-            for node in np.flatnonzero(is_leaf):
-                tree["split_conditions"][node] = float(new[node])
-                tree["base_weights"][node] = float(new[node])
+            _set_leaves(tree, new)
+        return self._from_json(xgb, model)
+
+    def _from_json(self, xgb, model):
         text = json.dumps(model, separators=(",", ":"))
-        refreshed = xgb.Booster(model_file=bytearray(text.encode()))
-        refreshed.set_param({"nthread": self.n_jobs} if self.n_jobs is not None else {})
-        return refreshed
+        booster = xgb.Booster(model_file=bytearray(text.encode()))
+        booster.set_param({"nthread": self.n_jobs} if self.n_jobs is not None else {})
+        return booster
 
     def _source_learning_rate(self, booster):
         if self.source_learning_rate is not None:
@@ -325,6 +357,14 @@ class XGBTransferClassifier(ClassifierMixin, _BaseXGBTransfer):
         model. ``None`` fits an ``XGBClassifier(**source_params)`` on the source rows.
     strategy : {"continue", "refresh", "refresh_continue"}, default="continue"
         How the target rows change the source model.
+    recalibrate : {"bias", "affine"} or None, default=None
+        First correct the source's margin on the labelled target rows: ``"bias"`` adds one
+        fitted offset per output (a change of base rate, i.e. prior shift), ``"affine"`` also
+        multiplies the margin by one fitted scale (over- or under-confidence). Both are pulled
+        toward no change by ``tau``: the fit minimises the target loss plus
+        ``tau / 2 * ((scale - 1)**2 + ||bias||**2)``. The chosen strategy then starts from the
+        corrected model. Two or three numbers are learnt where refresh learns hundreds, so it
+        is the change that a dozen labelled target rows can support.
     n_estimators : int or "auto", default="auto"
         Boosting rounds added by ``"continue"``. ``"auto"`` picks the count (0 to
         ``max_estimators``) with the lowest mean ``cv``-fold log-loss on the target rows.
@@ -346,6 +386,7 @@ class XGBTransferClassifier(ClassifierMixin, _BaseXGBTransfer):
         Pull of each refreshed leaf toward its source value, in hessian units (roughly how
         many target rows of evidence a source leaf is worth). ``0`` is XGBoost's native
         refresh without its ``min_child_weight`` pruning; large values keep the source leaves.
+        Also the pull of ``recalibrate`` toward the uncorrected margin.
     source_learning_rate : float, default=None
         Learning rate the source trees were fitted with; refresh scales its Newton step by
         it. ``None`` reads it from the source model (a model loaded from a file does not
@@ -370,6 +411,11 @@ class XGBTransferClassifier(ClassifierMixin, _BaseXGBTransfer):
         Rounds added by ``"continue"`` (chosen by CV when ``n_estimators="auto"``).
     n_source_estimators_ : int
         Rounds of the source model.
+    margin_scale_ : float
+        Scale fitted by ``recalibrate="affine"`` (1.0 otherwise).
+    margin_bias_ : ndarray of shape (n_outputs,)
+        Offsets fitted by ``recalibrate`` (zeros without it): one for a binary or regression
+        model, one per class otherwise.
     classes_ : ndarray of shape (n_classes,)
         The source model's classes (``0..n_classes-1`` for a bare Booster).
     n_features_in_ : int
@@ -480,6 +526,14 @@ class XGBTransferRegressor(RegressorMixin, _BaseXGBTransfer):
         ``None`` fits an ``XGBRegressor(**source_params)`` on the source rows.
     strategy : {"continue", "refresh", "refresh_continue"}, default="continue"
         How the target rows change the source model.
+    recalibrate : {"bias", "affine"} or None, default=None
+        First correct the source's margin on the labelled target rows: ``"bias"`` adds one
+        fitted offset per output (a change of base rate, i.e. prior shift), ``"affine"`` also
+        multiplies the margin by one fitted scale (over- or under-confidence). Both are pulled
+        toward no change by ``tau``: the fit minimises the target loss plus
+        ``tau / 2 * ((scale - 1)**2 + ||bias||**2)``. The chosen strategy then starts from the
+        corrected model. Two or three numbers are learnt where refresh learns hundreds, so it
+        is the change that a dozen labelled target rows can support.
     n_estimators : int or "auto", default="auto"
         Boosting rounds added by ``"continue"``; ``"auto"`` picks the count with the lowest
         mean ``cv``-fold RMSE on the target rows (possibly 0).
@@ -497,8 +551,8 @@ class XGBTransferRegressor(RegressorMixin, _BaseXGBTransfer):
     reg_lambda : float, default=1.0
         L2 penalty on leaf values of the added trees and of refreshed leaves.
     tau : float, default=1.0
-        Pull of each refreshed leaf toward its source value (see
-        :class:`XGBTransferClassifier`).
+        Pull of each refreshed leaf toward its source value, and of ``recalibrate`` toward
+        the uncorrected margin (see :class:`XGBTransferClassifier`).
     source_learning_rate : float, default=None
         Learning rate the source trees were fitted with; ``None`` reads it from the model.
     source_params : dict, default=None
@@ -521,6 +575,11 @@ class XGBTransferRegressor(RegressorMixin, _BaseXGBTransfer):
         Rounds added by ``"continue"``.
     n_source_estimators_ : int
         Rounds of the source model.
+    margin_scale_ : float
+        Scale fitted by ``recalibrate="affine"`` (1.0 otherwise).
+    margin_bias_ : ndarray of shape (n_outputs,)
+        Offsets fitted by ``recalibrate`` (zeros without it): one for a binary or regression
+        model, one per class otherwise.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -588,6 +647,34 @@ def _objective_of(booster, classifier, name):
             f"{other} for this source model."
         )
     return objective
+
+
+def _tree_model(booster, what):
+    """The booster's JSON model, its trees, each tree's output and the rounds' tree ranges."""
+    model = json.loads(booster.save_raw("json"))
+    trees_model = model["learner"]["gradient_booster"].get("model", {})
+    if "trees" not in trees_model:
+        raise ValueError(
+            f"{what} needs a tree booster (gbtree); the source model uses "
+            f"{model['learner']['gradient_booster'].get('name')!r}. Use strategy='continue'."
+        )
+    trees = trees_model["trees"]
+    if any(int(t["tree_param"].get("size_leaf_vector", "1")) > 1 for t in trees):
+        raise ValueError(
+            f"{what} does not support multi-output trees (multi_strategy='multi_output_tree'); "
+            "use strategy='continue'."
+        )
+    group = np.asarray(trees_model["tree_info"], dtype=np.intp)
+    indptr = np.asarray(trees_model["iteration_indptr"], dtype=np.intp)
+    return model, trees, group, indptr
+
+
+def _set_leaves(tree, values):
+    """Store ``values`` (one per node) as the leaf values of a JSON tree; splits keep theirs."""
+    is_leaf = np.asarray(tree["left_children"]) == -1
+    for node in np.flatnonzero(is_leaf):
+        tree["split_conditions"][node] = float(values[node])
+        tree["base_weights"][node] = float(values[node])
 
 
 def _n_outputs_of(booster):
