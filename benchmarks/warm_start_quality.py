@@ -10,9 +10,10 @@ second half is the test set. On each draw:
   by GridSearchCV;
 - ``pooled``: :class:`skxfer.warm_start.PooledTransfer` on source + labelled target rows, its
   ``target_weight`` chosen by GridSearchCV with :class:`skxfer.model_selection.TargetKFold`;
-- one line per skxfer strategy (``continue``, ``refresh``, ``refresh_continue`` for boosted trees;
-  ``transfer`` for the linear model), its settings chosen by GridSearchCV + TargetKFold within
-  the strategy;
+- one line per skxfer strategy (``continue``, ``refresh``, ``refresh_continue``,
+  ``recalibrate`` (the margin's offset, or offset and scale, alone) and ``recal+continue`` (then
+  added trees) for boosted trees; ``transfer`` for the linear model), its settings chosen by
+  GridSearchCV + TargetKFold within the strategy;
 - ``skxfer``: the setting chosen by GridSearchCV + TargetKFold over every strategy and setting:
   what a user gets from one grid search. This is the line the goal is about.
 
@@ -39,7 +40,6 @@ from sklearn.base import BaseEstimator, clone
 SCRIPT = Path(__file__).resolve()
 FAMILIES = ("xgboost", "catboost", "linear")
 N_LABELS = (10, 30, 100, 300, "all")
-BOOSTED_STRATEGIES = ("continue", "refresh", "refresh_continue")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -197,23 +197,26 @@ def transfer_configs(family, kind, source, seed):
 
         cls = CatBoostTransferClassifier if kind == "clf" else CatBoostTransferRegressor
         common = {"random_state": seed, "n_jobs": 1}
+    # (line, parameters), from the least change of the source to the most: a refresh that
+    # barely moves, a recalibrated margin (an offset, then a scale too), the plain strategies,
+    # and recalibration followed by added trees
     order = [
-        ("refresh", 1000.0),
-        ("refresh", 100.0),
-        ("continue", None),
-        ("refresh_continue", 100.0),
-        ("refresh", 10.0),
-        ("refresh_continue", 10.0),
-        ("refresh", 1.0),
-        ("refresh_continue", 1.0),
+        ("refresh", {"strategy": "refresh", "tau": 1000.0}),
+        ("recalibrate", {"recalibrate": "bias", "n_estimators": 0, "tau": 10.0}),
+        ("recalibrate", {"recalibrate": "affine", "n_estimators": 0, "tau": 10.0}),
+        ("recalibrate", {"recalibrate": "bias", "n_estimators": 0, "tau": 1.0}),
+        ("recalibrate", {"recalibrate": "affine", "n_estimators": 0, "tau": 1.0}),
+        ("refresh", {"strategy": "refresh", "tau": 100.0}),
+        ("continue", {"strategy": "continue"}),
+        ("recal+continue", {"recalibrate": "bias", "tau": 1.0}),
+        ("recal+continue", {"recalibrate": "affine", "tau": 1.0}),
+        ("refresh_continue", {"strategy": "refresh_continue", "tau": 100.0}),
+        ("refresh", {"strategy": "refresh", "tau": 10.0}),
+        ("refresh_continue", {"strategy": "refresh_continue", "tau": 10.0}),
+        ("refresh", {"strategy": "refresh", "tau": 1.0}),
+        ("refresh_continue", {"strategy": "refresh_continue", "tau": 1.0}),
     ]
-    flat = []
-    for strategy, tau in order:
-        params = {"strategy": strategy, **common}
-        if tau is not None:
-            params["tau"] = tau
-        flat.append((strategy, cls(frozen, **params)))
-    return flat
+    return [(line, cls(frozen, **params, **common)) for line, params in order]
 
 
 # ----------------------------------------------------------------------------------------------

