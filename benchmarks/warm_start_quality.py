@@ -179,13 +179,19 @@ def transfer_configs(family, kind, source, seed):
 
         if kind == "reg":
             return [("transfer", TransferRidge(frozen, alpha=a)) for a in np.logspace(3, -4, 8)]
-        # the pull alone (strongest first), then toward a shrunk source, then no pull at all
-        # (alpha=0: the target-only L2 fit), each from the source outward
-        grid = [(a, 0.0) for a in (1e3, 1e2, 10.0, 1.0, 0.1)]
-        grid += [(a, s) for s in (1.0, 10.0) for a in (1e2, 10.0, 1.0, 0.1)]
-        grid += [(0.0, s) for s in (100.0, 10.0, 1.0)]
+        # the pull alone (strongest first), toward the recalibrated source, toward a shrunk
+        # source, then no pull at all (alpha=0: the target-only L2 fit), each from the source
+        # outward
+        grid = [(a, 0.0, None) for a in (1e3, 1e2, 10.0, 1.0, 0.1)]
+        grid += [(a, 0.0, "affine") for a in (1e2, 10.0, 1.0)]
+        grid += [(a, s, None) for s in (1.0, 10.0) for a in (1e2, 10.0, 1.0, 0.1)]
+        grid += [(0.0, s, None) for s in (100.0, 10.0, 1.0)]
         return [
-            ("transfer", TransferLogisticRegression(frozen, alpha=a, shrinkage=s)) for a, s in grid
+            (
+                "transfer" if r is None else "recalibrate",
+                TransferLogisticRegression(frozen, alpha=a, shrinkage=s, recalibrate=r),
+            )
+            for a, s, r in grid
         ]
     if family == "xgboost":
         from skxfer.warm_start import XGBTransferClassifier, XGBTransferRegressor

@@ -26,6 +26,7 @@ from skxfer.warm_start._linear_source import (
     to_scaled,
     weighted_scale,
 )
+from skxfer.warm_start._recalibrate import fit_recalibration
 from skxfer.warm_start._rows import check_target_classes, transfer_rows
 
 
@@ -116,6 +117,15 @@ class TransferLogisticRegression(ClassifierMixin, BaseEstimator):
         own base rate freely; measured on the heart-disease hospitals, an unpulled intercept
         fitted on 7-10 target rows swung by 1-1.5 logits and made every ``alpha`` worse than
         the source model.
+    recalibrate : {"bias", "affine"} or None, default=None
+        First correct the source's scores on the labelled target rows, as the boosted
+        estimators do: ``"bias"`` fits one offset per output (a change of base rate),
+        ``"affine"`` also one scale shared by all outputs (over- or under-confidence). The
+        prior is then centred on the corrected source ``scale * W_source`` with intercept
+        ``scale * b_source + bias``. The correction is pulled toward no change with the
+        same strength as the weights: it minimises the target log-loss plus
+        ``alpha * ((scale - 1)**2 + ||bias||**2)``, so ``alpha=inf`` still gives the source
+        model. Needs ``fit_intercept=True``.
     source_alpha : float, default=1.0
         L2 strength of the source model fitted when ``source_model=None``
         (``source_alpha * ||W||^2`` on standardised features).
@@ -139,6 +149,11 @@ class TransferLogisticRegression(ClassifierMixin, BaseEstimator):
         The source weights in raw feature units (zeros without a source).
     source_intercept_ : ndarray of the shape of ``intercept_``
         The source intercepts in raw feature units.
+    margin_scale_ : float
+        Scale fitted by ``recalibrate="affine"`` (1.0 otherwise).
+    margin_bias_ : ndarray of shape (n_outputs,)
+        Offsets of the scores fitted by ``recalibrate`` (zeros without it): one for two
+        classes, one per class otherwise.
     scaler_mean_ : ndarray of shape (n_features,)
         The centre of the standardisation the penalty is applied in.
     scaler_scale_ : ndarray of shape (n_features,)
@@ -194,6 +209,7 @@ class TransferLogisticRegression(ClassifierMixin, BaseEstimator):
         "cv": ["cv_object"],
         "fit_intercept": ["boolean"],
         "pull_intercept": ["boolean"],
+        "recalibrate": [StrOptions({"bias", "affine"}), None],
         "source_alpha": [Interval(Real, 0, None, closed="neither")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
@@ -209,6 +225,7 @@ class TransferLogisticRegression(ClassifierMixin, BaseEstimator):
         cv=5,
         fit_intercept=True,
         pull_intercept=True,
+        recalibrate=None,
         source_alpha=1.0,
         max_iter=1000,
         tol=1e-10,
@@ -220,6 +237,7 @@ class TransferLogisticRegression(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.fit_intercept = fit_intercept
         self.pull_intercept = pull_intercept
+        self.recalibrate = recalibrate
         self.source_alpha = source_alpha
         self.max_iter = max_iter
         self.tol = tol
@@ -268,6 +286,12 @@ class TransferLogisticRegression(ClassifierMixin, BaseEstimator):
             classes = source.classes
         check_target_classes(name, y[rows.target], classes)
         n_out = 1 if len(classes) == 2 else len(classes)
+        if self.recalibrate is not None and not self.fit_intercept:
+            raise ValueError(
+                f"recalibrate={self.recalibrate!r} fits an offset of the source's scores, which "
+                "a model without intercept cannot hold; pass fit_intercept=True or "
+                "recalibrate=None."
+            )
 
         # the standardisation the penalty lives in
         if source is not None and source.mean is not None:
@@ -311,8 +335,11 @@ class TransferLogisticRegression(ClassifierMixin, BaseEstimator):
             self.alpha_ = float(_pick_alpha(self.alphas_, self.cv_loss_))
         else:
             self.alpha_ = float(self.alpha)
+        Wc, bc, self.margin_scale_, self.margin_bias_ = self._centre(
+            Zt, yt, swt, W0, b0, self.alpha_
+        )
         W, b, self.n_iter_ = _solve(
-            Zt, yt, swt, W0, b0, self.alpha_, **self._solver_options(), init=(W0, b0)
+            Zt, yt, swt, Wc, bc, self.alpha_, **self._solver_options(), init=(Wc, bc)
         )
 
         self.classes_ = classes
@@ -398,6 +425,23 @@ class TransferLogisticRegression(ClassifierMixin, BaseEstimator):
             "shrinkage": self.shrinkage,
         }
 
+    def _centre(self, Z, y, sw, W0, b0, alpha):
+        """The prior's centre: the source weights, recalibrated on ``(Z, y)`` when asked,
+        with the scale and offsets of that correction."""
+        n_out = len(b0)
+        if self.recalibrate is None or np.isinf(alpha):
+            return W0, b0, 1.0, np.zeros(n_out)
+        margin = Z @ W0.T + b0
+        scale, bias = fit_recalibration(
+            "logistic" if n_out == 1 else "softmax",
+            margin[:, 0] if n_out == 1 else margin,
+            y,
+            sw,
+            kind=self.recalibrate,
+            tau=2.0 * alpha,
+        )
+        return scale * W0, scale * b0 + bias, scale, bias
+
     def _cv_losses(self, Z, y, sw, W0, b0, alphas):
         """Mean log-loss on held-out target rows for every alpha (largest alpha first, so
         each fit warm-starts from the previous, more constrained one)."""
@@ -410,12 +454,13 @@ class TransferLogisticRegression(ClassifierMixin, BaseEstimator):
             for train, test in splits:
                 init = (W0, b0)
                 for k in order:
+                    Wc, bc, _, _ = self._centre(Z[train], y[train], sw[train], W0, b0, alphas[k])
                     W, b, _ = _solve(
                         Z[train],
                         y[train],
                         sw[train],
-                        W0,
-                        b0,
+                        Wc,
+                        bc,
                         alphas[k],
                         **self._solver_options(),
                         init=init,

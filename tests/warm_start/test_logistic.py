@@ -8,6 +8,7 @@ from scipy.optimize import approx_fprime
 from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import PolynomialFeatures, StandardScaler
@@ -350,3 +351,69 @@ def test_heart_disease_transfer_is_not_worse_than_target_only():
     # measured: AUC 0.871 vs 0.852 and log-loss 0.47 vs 0.52 over 20 seeds
     assert auc_transfer >= auc_target - 0.01
     assert loss_transfer <= loss_target + 0.02
+
+
+# ---------------------------------------------------------------------------------------------
+# recalibrate
+
+
+def _overconfident_source_and_target(seed=0, n_target=50):
+    """A source whose weights are 4x the target's (and a target with another base rate)."""
+    rng = np.random.default_rng(seed)
+    Xt, yt = _rows(n_target, W_SOURCE, rng, intercept=1.0)
+    X_test, y_test = _rows(2000, W_SOURCE, rng, intercept=1.0)
+    source = (4.0 * W_SOURCE, np.zeros(1))
+    return source, Xt, yt, X_test, y_test
+
+
+def test_affine_recalibration_learns_how_overconfident_the_source_is():
+    source, Xt, yt, X_test, y_test = _overconfident_source_and_target()
+    plain = TransferLogisticRegression(source, alpha=10.0).fit(Xt, yt)
+    affine = TransferLogisticRegression(source, alpha=10.0, recalibrate="affine").fit(Xt, yt)
+    assert plain.margin_scale_ == 1.0
+    assert 0.1 < affine.margin_scale_ < 0.6
+    assert affine.margin_bias_[0] > 0.05  # toward the higher base rate, shrunk by the pull
+    gain = log_loss(y_test, plain.predict_proba(X_test)) - log_loss(
+        y_test, affine.predict_proba(X_test)
+    )
+    assert gain > 0.05
+
+
+def test_recalibrate_with_alpha_inf_keeps_the_source_and_large_alpha_barely_moves_it():
+    source, Xt, yt, *_ = _overconfident_source_and_target()
+    exact = TransferLogisticRegression(source, alpha=np.inf, recalibrate="affine").fit(Xt, yt)
+    np.testing.assert_allclose(exact.coef_, source[0])
+    assert exact.margin_scale_ == 1.0
+    strong = TransferLogisticRegression(source, alpha=1e6, recalibrate="affine").fit(Xt, yt)
+    np.testing.assert_allclose(strong.coef_, source[0], rtol=1e-3, atol=1e-5)
+
+
+def test_the_prior_is_centred_on_the_recalibrated_source():
+    # With a tiny alpha on the weights but the correction fitted first, alpha=1e-9 still
+    # gives the target-only fit: the centre matters only through the pull.
+    source, Xt, yt, *_ = _overconfident_source_and_target(n_target=300)
+    affine = TransferLogisticRegression(source, alpha=1.0, recalibrate="affine").fit(Xt, yt)
+    scale, bias = affine.margin_scale_, affine.margin_bias_
+    centre = TransferLogisticRegression(
+        (scale * source[0], scale * source[1] + bias), alpha=1.0
+    ).fit(Xt, yt)
+    np.testing.assert_allclose(affine.coef_, centre.coef_, rtol=1e-6)
+    np.testing.assert_allclose(affine.intercept_, centre.intercept_, rtol=1e-6, atol=1e-9)
+
+
+def test_multinomial_recalibration_and_auto_alpha():
+    rng = np.random.default_rng(3)
+    w = np.array([[1.0, 0.0, 0.5, 0.0], [0.0, 1.0, -0.5, 0.0], [-1.0, -1.0, 0.0, 0.5]])
+    Xt, yt = _rows(120, w, rng)
+    clf = TransferLogisticRegression((3.0 * w, np.zeros(3)), alpha="auto", recalibrate="affine")
+    clf.fit(Xt, yt)
+    assert clf.margin_bias_.shape == (3,)
+    assert clf.margin_scale_ < 1.0
+    assert np.isfinite(clf.cv_loss_).all()
+
+
+def test_recalibrate_without_intercept_is_refused():
+    source, Xt, yt, *_ = _overconfident_source_and_target()
+    clf = TransferLogisticRegression(source, recalibrate="bias", fit_intercept=False)
+    with pytest.raises(ValueError, match="fit_intercept=True"):
+        clf.fit(Xt, yt)
