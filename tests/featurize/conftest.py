@@ -1,0 +1,73 @@
+"""Tiny random encoders (fast) for the featurizer tests."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from skxfer.featurize import clear_cache  # noqa: E402
+
+# the vocabulary of the tiny tokenizer, and the words of the generated sentences
+_VOCABULARY = """the a movie film good bad great awful plot actor story boring fun long short
+music scene ending love hate best worst funny sad dark light slow fast old new"""
+WORDS = _VOCABULARY.split()
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    clear_cache()
+    yield
+    clear_cache()
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory):
+    """A 3-layer BERT with random weights and a word-level tokenizer, saved as a Hugging
+    Face directory (what a user's local model looks like)."""
+    transformers = pytest.importorskip("transformers")
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    tokenizer = transformers.BertTokenizerFast(
+        vocab_file=str(folder / "vocab.txt"), do_lower_case=True
+    )
+    tokenizer.save_pretrained(folder)
+    config = transformers.BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=16,
+        num_hidden_layers=3,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+    )
+    torch.manual_seed(0)
+    transformers.BertModel(config).save_pretrained(folder)
+    return str(folder)
+
+
+def sentences(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return [" ".join(rng.choice(WORDS, size=rng.integers(2, 12))) for _ in range(n)]
+
+
+class Counting(torch.nn.Module):
+    """A block that counts the rows it sees (to count forward passes)."""
+
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+        self.register_buffer("rows", torch.zeros((), dtype=torch.long), persistent=False)
+
+    def forward(self, x):
+        self.rows += len(x)
+        return self.inner(x)
+
+
+def tiny_cnn(seed=0):
+    """Three conv blocks on (n, 1, 8, 8) arrays, the first counting its rows."""
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(
+        Counting(torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU())),
+        torch.nn.Sequential(torch.nn.Conv2d(4, 6, 3, padding=1), torch.nn.ReLU()),
+        torch.nn.Sequential(torch.nn.Conv2d(6, 5, 3, padding=1), torch.nn.ReLU()),
+    )
