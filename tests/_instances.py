@@ -6,6 +6,8 @@ common checks, pickling and determinism tests reach all of them.
 
 from sklearn.linear_model import LogisticRegression, Ridge
 
+from skxfer.utils import all_estimators
+
 CONSTRUCTOR_ARGS = {
     "ImportanceWeightedClassifier": {"estimator": LogisticRegression()},
     "ImportanceWeightedRegressor": {"estimator": Ridge()},
@@ -63,6 +65,18 @@ def make_instance(cls):
     lazy = LAZY_CONSTRUCTOR_ARGS.get(cls.__name__)
     args = lazy() if lazy is not None else CONSTRUCTOR_ARGS.get(cls.__name__, {})
     return cls(**args)
+
+
+def all_instances():
+    """One instance of every public estimator whose optional dependencies are installed."""
+    instances = []
+    for name, cls in all_estimators():
+        try:
+            instances.append(make_instance(cls))
+        except ImportError:
+            if name not in LAZY_CONSTRUCTOR_ARGS:
+                raise
+    return instances
 
 
 def domain_kwargs(estimator, sample_domain):

