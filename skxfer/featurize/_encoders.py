@@ -39,10 +39,11 @@ class Encoder:
         return flat.amax(dim=2) if pooling == "max" else flat.mean(dim=2)
 
     def modules(self):
-        """Every torch module the encoder runs (moved and quantised together)."""
-        return [
-            m for m in (getattr(self, "model", None), getattr(self, "stem", None)) if m is not None
-        ] + [b for b in self.blocks if not _inside(b, getattr(self, "model", None))]
+        """Every torch module the encoder runs (moved and quantised together): the model
+        and stem, and the blocks that are not already part of the model."""
+        model = getattr(self, "model", None)
+        roots = [m for m in (model, getattr(self, "stem", None)) if m is not None]
+        return roots + [b for b in self.blocks or [] if not _inside(b, model)]
 
     def to(self, device):
         for module in self.modules():
@@ -78,23 +79,19 @@ class Encoder:
 
 def module_fingerprint(module, extra=""):
     """A digest of a module's class, parameter and buffer values (and of ``extra``)."""
+    import torch
+
     parts = [type(module).__module__, type(module).__qualname__, extra]
     for name, tensor in module.state_dict().items():
         array = tensor.detach().cpu().contiguous()
         parts.append(name)
         parts.append(str(array.dtype) + str(tuple(array.shape)))
-        parts.append(array.view(-1).view(dtype=_byte_dtype()).numpy().tobytes())
+        parts.append(array.reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest(*parts)
 
 
 def _inside(block, model):
     return model is not None and any(block is m for m in model.modules())
-
-
-def _byte_dtype():
-    import torch
-
-    return torch.uint8
 
 
 def resolve_attribute(module, dotted, name):

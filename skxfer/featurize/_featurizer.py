@@ -408,27 +408,24 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             else nullcontext()
         )
         progress = _progress(self.verbose, len(items), encoder.modality)
+
+        def keep(name, positions, values):
+            prefix = self._key(encoder, name)
+            for row, value in zip(positions, values):
+                cache.store(digest(prefix, row_keys[row]), value)
+                if name == what:
+                    result[row] = value
+
         with self._runtime(), torch.inference_mode(), autocast:
             for positions, batch in encoder.batches(items, self.batch_size):
-                batch = _to_device(batch, device)
-                states, context = encoder.states(batch)
+                states, context = encoder.states(_to_device(batch, device))
                 context_cpu = None if context is None else context.cpu()
                 for layer, state in enumerate(states):
                     pooled = encoder.pool(state, context, self._pooling).float().cpu().numpy()
-                    name = f"pooled:{self._pooling}:{layer}"
-                    for row, vector in zip(positions, pooled):
-                        key = digest(self._key(encoder, name), row_keys[row])
-                        cache.store(key, vector)
-                        if name == what:
-                            result[row] = vector
+                    keep(f"pooled:{self._pooling}:{layer}", positions, pooled)
                     if keep_states or what == f"state:{layer}":
                         rows = encoder.unpad(state.float().cpu(), context_cpu)
-                        name = f"state:{layer}"
-                        for row, value in zip(positions, rows):
-                            key = digest(self._key(encoder, name), row_keys[row])
-                            cache.store(key, value)
-                            if name == what:
-                                result[row] = value
+                        keep(f"state:{layer}", positions, rows)
                 progress.update(len(positions))
         progress.close()
         return result
