@@ -445,19 +445,23 @@ def render(summary, tasks, ns, families, title, with_goal=True):
     lines = []
     goal_rows = []
     for family in families:
-        methods = None
+        # every method any task of the family has, in first-seen order (a regression task
+        # may lack a classification-only line)
+        keys = [(t, n, family) for t in tasks for n in ns if (t, n, family) in summary]
+        methods = list(dict.fromkeys(m for k in keys for m in summary[k] if not m.startswith("_")))
         rows = []
         for task in tasks:
             for n in ns:
                 stats = summary.get((task, n, family))
                 if stats is None:
                     continue
-                if methods is None:
-                    methods = [m for m in stats if not m.startswith("_")]
                 check = stats["_check"]
                 rows.append(
                     [task, str(n)]
-                    + [f"{stats[m][0]:.3f} ± {stats[m][1]:.3f}" for m in methods]
+                    + [
+                        f"{stats[m][0]:.3f} ± {stats[m][1]:.3f}" if m in stats else "—"
+                        for m in methods
+                    ]
                     + [
                         f"{check['diff']:+.3f} ± {check['se']:.3f} vs {check['better']}",
                         check["chosen"][0][0],
@@ -611,14 +615,18 @@ def main(argv=None):
         f"Command: `python benchmarks/warm_start_quality.py {' '.join(args.argv)}`".rstrip()
         + f" ({elapsed / 60:.1f} min); selection rule `{args.rule}`."
     )
-    markdown = report(cells, list(prepared), args.n, args.families, [describe_machine(info), note])
+    payload = {"info": info, "args": vars(args), "cells": cells, "header": note}
+    try:
+        markdown = report(
+            cells, list(prepared), args.n, args.families, [describe_machine(info), note]
+        )
+    except Exception:
+        # keep the measurements (re-render them with --from-json once the report is fixed)
+        save_results("warm_start_quality", payload, "report failed; see the JSON")
+        raise
     print(markdown)
     plot_families(cells, list(prepared), args.n, args.families, args.plot_dir)
-    save_results(
-        "warm_start_quality",
-        {"info": info, "args": vars(args), "cells": cells, "header": note},
-        markdown,
-    )
+    save_results("warm_start_quality", payload, markdown)
 
 
 def report(cells, names, ns, families, header_lines):
