@@ -511,7 +511,15 @@ def _load_encoder(featurizer):
     if spec in PACKAGED_IMAGE_MODELS:
         encoder = ImageEncoder.efficientnet_lite0(name)
     else:
-        looks_local = os.sep in spec or spec.startswith(".") or os.path.exists(spec)
+        # a hub id is "name" or "org/name"; anything else with a slash is a path
+        looks_local = (
+            os.path.exists(spec)
+            or os.path.isabs(spec)
+            or spec.startswith((".", "~"))
+            or spec.count("/") > 1
+            or os.sep != "/"
+            and os.sep in spec
+        )
         if looks_local and not os.path.isdir(spec):
             raise ValueError(
                 f"model={spec!r} is not a directory. Pass a folder holding a Hugging Face model "

@@ -314,3 +314,17 @@ def test_blocks_of_a_custom_module_by_name():
     Z = PretrainedFeaturizer(net, blocks=["body.0", "body.1"], layer=1).fit(X).transform(X)
     with torch.no_grad():
         np.testing.assert_allclose(Z, net.body[0](torch.from_numpy(X)).numpy(), rtol=1e-6)
+
+
+def test_an_unreachable_hub_id_is_a_clear_error(monkeypatch):
+    constants = pytest.importorskip("huggingface_hub.constants")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(ValueError, match=r"model='no-such-org/no-such-model'.*could not load"):
+        PretrainedFeaturizer("no-such-org/no-such-model").fit(["a text"])
+
+
+def test_verbose_shows_a_progress_bar(capsys):
+    X, _ = _images(12)
+    PretrainedFeaturizer(tiny_cnn(), verbose=True, batch_size=4).fit(X)
+    assert "PretrainedFeaturizer" in capsys.readouterr().err
