@@ -517,8 +517,7 @@ def _load_encoder(featurizer):
             or os.path.isabs(spec)
             or spec.startswith((".", "~"))
             or spec.count("/") > 1
-            or os.sep != "/"
-            and os.sep in spec
+            or (os.sep != "/" and os.sep in spec)
         )
         if looks_local and not os.path.isdir(spec):
             raise ValueError(
