@@ -685,13 +685,9 @@ class CatBoostTransferRegressor(RegressorMixin, _CatBoostTransfer):
     strategy : {"continue", "refresh", "refresh_continue"}, default="continue"
         What to do on the labelled target rows (see above).
     recalibrate : {"bias", "affine"} or None, default=None
-        First correct the source's margin on the labelled target rows: ``"bias"`` adds one
-        fitted offset per output (a change of base rate, i.e. prior shift), ``"affine"`` also
-        multiplies the margin by one fitted scale (over- or under-confidence). Both are pulled
-        toward no change by ``tau``: the fit minimises the target loss plus
-        ``tau / 2 * ((scale - 1)**2 + ||bias||**2)``. The chosen strategy then starts from the
-        corrected model. Two or three numbers are learnt where refresh learns hundreds, so it
-        is the change that a dozen labelled target rows can support.
+        First fit an offset (``"bias"``), or an offset and a scale (``"affine"``), of the
+        source's prediction on the target rows, pulled toward no change by ``tau`` (see
+        :class:`CatBoostTransferClassifier`); the strategy then starts from the corrected model.
     n_estimators : int or "auto", default="auto"
         Trees added by continuation. ``"auto"`` takes the count (0 to ``max_estimators``)
         with the lowest mean ``cv``-fold loss (RMSE for an RMSE source) on the target rows.

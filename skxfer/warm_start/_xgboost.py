@@ -527,13 +527,9 @@ class XGBTransferRegressor(RegressorMixin, _BaseXGBTransfer):
     strategy : {"continue", "refresh", "refresh_continue"}, default="continue"
         How the target rows change the source model.
     recalibrate : {"bias", "affine"} or None, default=None
-        First correct the source's margin on the labelled target rows: ``"bias"`` adds one
-        fitted offset per output (a change of base rate, i.e. prior shift), ``"affine"`` also
-        multiplies the margin by one fitted scale (over- or under-confidence). Both are pulled
-        toward no change by ``tau``: the fit minimises the target loss plus
-        ``tau / 2 * ((scale - 1)**2 + ||bias||**2)``. The chosen strategy then starts from the
-        corrected model. Two or three numbers are learnt where refresh learns hundreds, so it
-        is the change that a dozen labelled target rows can support.
+        First fit an offset (``"bias"``), or an offset and a scale (``"affine"``), of the
+        source's prediction on the target rows, pulled toward no change by ``tau`` (see
+        :class:`XGBTransferClassifier`); the strategy then starts from the corrected model.
     n_estimators : int or "auto", default="auto"
         Boosting rounds added by ``"continue"``; ``"auto"`` picks the count with the lowest
         mean ``cv``-fold RMSE on the target rows (possibly 0).
