@@ -349,7 +349,7 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         return digest(encoder.fingerprint, precision, what)
 
     def _runtime(self):
-        """Thread count and inference mode while the network runs."""
+        """The torch thread count while the network runs (``n_threads``), restored after."""
         torch = import_optional("torch", purpose=type(self).__name__)
         stack = ExitStack()
         if self.n_threads is not None:
@@ -384,23 +384,28 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         layer's pooled output (and the block output fine-tuning starts from)."""
         cache = ActivationCache(self.cache, self.cache_dir)
         row_keys = encoder.row_keys(items)
-        keys = [digest(self._key(encoder, what), k) for k in row_keys]
-        found = cache.lookup(keys)
+        prefix = self._key(encoder, what)
+        found = cache.lookup([digest(prefix, k) for k in row_keys])
         missing = [i for i, v in enumerate(found) if v is None]
         if missing:
-            computed = self._forward(encoder, [items[i] for i in missing], cache, what)
+            computed = self._forward(
+                encoder,
+                [items[i] for i in missing],
+                [row_keys[i] for i in missing],
+                cache,
+                what,
+            )
             for i, value in zip(missing, computed):
                 found[i] = value
         return found
 
-    def _forward(self, encoder, items, cache, what):
+    def _forward(self, encoder, items, row_keys, cache, what):
         """One pass of the frozen network over ``items``: stores the pooled output of every
         layer and, when fine-tuning is asked for, the full output of every block (a grid
         over ``freeze_depth`` then needs no second pass while the cache holds them)."""
         torch = import_optional("torch", purpose=type(self).__name__)
         device = torch.device(self.device)
         keep_states = self.freeze_depth is not None
-        row_keys = encoder.row_keys(items)
         result = [None] * len(items)
         autocast = (
             torch.autocast(device.type, dtype=torch.bfloat16)
