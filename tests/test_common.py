@@ -81,9 +81,16 @@ def test_every_public_estimator_is_discovered():
     import skxfer.featurize
     import skxfer.model_selection
     import skxfer.reweight
+    import skxfer.timeseries
     import skxfer.warm_start
 
-    modules = (skxfer.reweight, skxfer.model_selection, skxfer.warm_start, skxfer.featurize)
+    modules = (
+        skxfer.reweight,
+        skxfer.model_selection,
+        skxfer.warm_start,
+        skxfer.featurize,
+        skxfer.timeseries,
+    )
     public = {
         name
         for module in modules

