@@ -184,6 +184,7 @@ def transfer_configs(family, kind, source, seed):
         # outward
         grid = [(a, 0.0, None) for a in (1e3, 1e2, 10.0, 1.0, 0.1)]
         grid += [(a, 0.0, "affine") for a in (1e2, 10.0, 1.0)]
+        grid += [(a, 0.0, "bias") for a in (1.0, 0.1)]
         grid += [(a, s, None) for s in (1.0, 10.0) for a in (1e2, 10.0, 1.0, 0.1)]
         grid += [(0.0, s, None) for s in (100.0, 10.0, 1.0)]
         return [
@@ -212,10 +213,15 @@ def transfer_configs(family, kind, source, seed):
         ("recalibrate", {"recalibrate": "affine", "n_estimators": 0, "tau": 10.0}),
         ("recalibrate", {"recalibrate": "bias", "n_estimators": 0, "tau": 1.0}),
         ("recalibrate", {"recalibrate": "affine", "n_estimators": 0, "tau": 1.0}),
+        # a weak pull: the offset a few rows ask for (a 93% base rate against the source's
+        # 46% needs about +2.8 logits, which tau = 1 shrinks by half at 10 rows)
+        ("recalibrate", {"recalibrate": "bias", "n_estimators": 0, "tau": 0.1}),
+        ("recalibrate", {"recalibrate": "affine", "n_estimators": 0, "tau": 0.1}),
         ("refresh", {"strategy": "refresh", "tau": 100.0}),
         ("continue", {"strategy": "continue"}),
         ("recal+continue", {"recalibrate": "bias", "tau": 1.0}),
         ("recal+continue", {"recalibrate": "affine", "tau": 1.0}),
+        ("recal+continue", {"recalibrate": "bias", "tau": 0.1}),
         ("refresh_continue", {"strategy": "refresh_continue", "tau": 100.0}),
         ("refresh", {"strategy": "refresh", "tau": 10.0}),
         ("refresh_continue", {"strategy": "refresh_continue", "tau": 10.0}),

@@ -69,11 +69,16 @@ def test_efficientnet_lite0_reproduces_the_reference_imagenet_predictions():
     from efficientnet_lite_pytorch import EfficientNet
     from sklearn.datasets import load_sample_images
 
-    photos = load_sample_images().images  # a Chinese palace and a daisy
-    featurizer = PretrainedFeaturizer("efficientnet_lite0").fit(photos)
+    photos = list(load_sample_images().images)  # a Chinese palace and a daisy
+    # and matplotlib's portrait of Grace Hopper, read from its file by the featurizer
+    cbook = pytest.importorskip("matplotlib.cbook")
+    portrait = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    with pytest.importorskip("PIL.Image").open(portrait) as opened:
+        photos.append(np.asarray(opened.convert("RGB")))
+    featurizer = PretrainedFeaturizer("efficientnet_lite0").fit(photos[:2])
     assert featurizer.n_blocks_ == 8
-    features = featurizer.transform(photos)
-    assert features.shape == (2, 1280)
+    features = featurizer.transform([*photos[:2], str(portrait)])
+    assert features.shape == (3, 1280)
     encoder = featurizer._encoder()
     with torch.no_grad():
         ours = encoder.classifier(torch.from_numpy(features))
@@ -83,8 +88,9 @@ def test_efficientnet_lite0_reproduces_the_reference_imagenet_predictions():
         reference = net.eval()(encoder._tensor(list(photos)))
     np.testing.assert_array_equal(ours.argmax(1).numpy(), reference.argmax(1).numpy())
     torch.testing.assert_close(ours, reference, atol=1e-4, rtol=1e-4)
-    # ImageNet classes 698 (palace) and 985 (daisy)
-    assert ours.argmax(1).tolist() == [698, 985]
+    # ImageNet classes 698 (palace), 985 (daisy) and 400 (academic gown; the next two are
+    # mortarboard and military uniform: she is in her Navy uniform)
+    assert ours.argmax(1).tolist() == [698, 985, 400]
 
 
 def test_image_inputs_as_arrays_pil_images_and_files(tmp_path):
