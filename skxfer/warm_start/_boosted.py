@@ -134,6 +134,7 @@ class BoostedTransfer(BaseEstimator):
         "source_model": [None, str, os.PathLike, object],
         "strategy": [StrOptions({"continue", "refresh", "refresh_continue"})],
         "recalibrate": [StrOptions({"bias", "affine"}), None],
+        "source_scale": [Interval(Real, 0, None, closed="left")],
         "n_estimators": [Interval(Integral, 0, None, closed="left"), StrOptions({"auto"})],
         "max_estimators": [Interval(Integral, 1, None, closed="left")],
         "early_stopping_rounds": [Interval(Integral, 1, None, closed="left")],
@@ -155,6 +156,7 @@ class BoostedTransfer(BaseEstimator):
         *,
         strategy="continue",
         recalibrate=None,
+        source_scale=1.0,
         n_estimators="auto",
         max_estimators=500,
         early_stopping_rounds=20,
@@ -172,6 +174,7 @@ class BoostedTransfer(BaseEstimator):
         self.source_model = source_model
         self.strategy = strategy
         self.recalibrate = recalibrate
+        self.source_scale = source_scale
         self.n_estimators = n_estimators
         self.max_estimators = max_estimators
         self.early_stopping_rounds = early_stopping_rounds

@@ -232,6 +232,7 @@ class _CatBoostTransfer(BoostedTransfer):
 
     def _transfer(self, catboost, source, info, target, seed):
         refresh = self.strategy in ("refresh", "refresh_continue")
+        objective = None  # only refresh and a fitted recalibration need the loss's gradients
         if refresh or self.recalibrate is not None:
             objective = _refresh_objective(info, type(self).__name__, self._changes_leaves())
 
@@ -239,7 +240,7 @@ class _CatBoostTransfer(BoostedTransfer):
             """The source as corrected on the target rows ``rows``, before any added tree."""
             part = target.subset(rows)
             model, calibration = source, (1.0, np.zeros(info.dim))
-            if self.recalibrate is not None:
+            if self.recalibrate is not None or self.source_scale != 1.0:
                 model, calibration = self._recalibrate(catboost, model, info, objective, part)
             if refresh:
                 model = self._refresh(catboost, model, info, objective, part)
@@ -266,19 +267,25 @@ class _CatBoostTransfer(BoostedTransfer):
         return f"recalibrate={self.recalibrate!r}"
 
     def _recalibrate(self, catboost, source, info, objective, target):
-        """A copy of ``source`` whose margin is ``scale * margin + bias``, fitted on
-        ``target`` (see ``_recalibrate.fit_recalibration``), and that ``(scale, bias)``."""
+        """A copy of ``source`` whose margin is ``scale * margin + bias``, and that
+        ``(scale, bias)``: the scale is ``source_scale`` times the one fitted on ``target``
+        (see ``_recalibrate.fit_recalibration``), the bias fitted there (0 without
+        recalibrate)."""
         model = _solid_copy(source, self._native_class(catboost))
-        margin = model.predict(self._pool(catboost, target.data), prediction_type="RawFormulaVal")
-        labels = self._codes(target.y, info) if self._is_classifier else target.y
-        scale, bias = fit_recalibration(
-            objective,
-            margin,
-            np.asarray(labels, dtype=np.float64),
-            target.weight,
-            kind=self.recalibrate,
-            tau=self.tau,
-        )
+        scale, bias = 1.0, np.zeros(info.dim)
+        if self.recalibrate is not None:
+            pool = self._pool(catboost, target.data)
+            margin = model.predict(pool, prediction_type="RawFormulaVal")
+            labels = self._codes(target.y, info) if self._is_classifier else target.y
+            scale, bias = fit_recalibration(
+                objective,
+                self.source_scale * np.asarray(margin, dtype=np.float64),
+                np.asarray(labels, dtype=np.float64),
+                target.weight,
+                kind=self.recalibrate,
+                tau=self.tau,
+            )
+        scale *= self.source_scale
         # CatBoost's margin is its scale times the leaves plus its bias.
         old_scale, old_bias = model.get_scale_and_bias()
         new_bias = scale * np.atleast_1d(np.asarray(old_bias, dtype=np.float64)) + bias
@@ -515,6 +522,12 @@ class CatBoostTransferClassifier(ClassifierMixin, _CatBoostTransfer):
         ``tau / 2 * ((scale - 1)**2 + ||bias||**2)``. The chosen strategy then starts from the
         corrected model. Two or three numbers are learnt where refresh learns hundreds, so it
         is the change that a dozen labelled target rows can support.
+    source_scale : float, default=1.0
+        Multiply the source's margin by this before anything else: ``1`` keeps the source
+        model, values below 1 soften its confidence, and ``0`` discards it, so that
+        ``source_scale=0, recalibrate="bias", strategy="continue"`` is plain boosting on the
+        target rows from their base rate. With it in a grid, a grid search can refuse the
+        source when it hurts (negative transfer) instead of only choosing how to change it.
     n_estimators : int or "auto", default="auto"
         Trees added by continuation. ``"auto"`` takes the count (0 to ``max_estimators``)
         with the lowest mean ``cv``-fold log-loss on the target rows.
@@ -688,6 +701,10 @@ class CatBoostTransferRegressor(RegressorMixin, _CatBoostTransfer):
         First fit an offset (``"bias"``), or an offset and a scale (``"affine"``), of the
         source's prediction on the target rows, pulled toward no change by ``tau`` (see
         :class:`CatBoostTransferClassifier`); the strategy then starts from the corrected model.
+    source_scale : float, default=1.0
+        Multiply the source's prediction by this first; ``0`` discards the source, and with
+        ``recalibrate="bias"`` the model then starts from the target rows' mean (see the
+        classifier's ``source_scale``).
     n_estimators : int or "auto", default="auto"
         Trees added by continuation. ``"auto"`` takes the count (0 to ``max_estimators``)
         with the lowest mean ``cv``-fold loss (RMSE for an RMSE source) on the target rows.

@@ -94,7 +94,7 @@ class _BaseXGBTransfer(BoostedTransfer):
         target = _dmatrix(xgb, _take(X, rows.target), source, label=y_target, weight=w_target)
         booster = source
         self.margin_scale_, self.margin_bias_ = 1.0, np.zeros(self._n_outputs())
-        if self.recalibrate is not None:
+        if self.recalibrate is not None or self.source_scale != 1.0:
             booster = self._recalibrate(xgb, booster, target, y_target, w_target)
         if self.strategy in ("refresh", "refresh_continue"):
             booster = self._refresh(xgb, booster, target, y_target, w_target)
@@ -230,25 +230,34 @@ class _BaseXGBTransfer(BoostedTransfer):
         return 1
 
     def _recalibrate(self, xgb, booster, target, y_target, w_target):
-        """The source booster with its margin replaced by ``scale * margin + bias``, fitted
-        on the target rows (see ``_recalibrate.fit_recalibration``)."""
-        model, trees, group, _ = _tree_model(booster, f"recalibrate={self.recalibrate!r}")
+        """The source booster with its margin replaced by ``scale * margin + bias``: the
+        scale is ``source_scale`` times the one fitted on the target rows (see
+        ``_recalibrate.fit_recalibration``), the bias fitted there (0 without recalibrate)."""
+        what = (
+            f"recalibrate={self.recalibrate!r}"
+            if self.recalibrate is not None
+            else f"source_scale={self.source_scale!r}"
+        )
+        model, trees, group, _ = _tree_model(booster, what)
         n_rows, n_outputs = len(y_target), self._n_outputs()
         if set(group.tolist()) != set(range(n_outputs)):
             raise ValueError(
-                f"recalibrate={self.recalibrate!r} needs at least one source tree per output; "
-                "the source model has none for some output. Use recalibrate=None."
+                f"{what} needs at least one source tree per output; the source model has none "
+                "for some output. Use recalibrate=None and source_scale=1."
             )
         gradient, _ = _OBJECTIVES[self._objective]
         margin = booster.predict(target, output_margin=True).reshape(n_rows, n_outputs)
-        scale, bias = fit_recalibration(
-            gradient,
-            margin if n_outputs > 1 else margin[:, 0],
-            y_target,
-            w_target,
-            kind=self.recalibrate,
-            tau=self.tau,
-        )
+        scale, bias = 1.0, np.zeros(n_outputs)
+        if self.recalibrate is not None:
+            scale, bias = fit_recalibration(
+                gradient,
+                self.source_scale * (margin if n_outputs > 1 else margin[:, 0]),
+                y_target,
+                w_target,
+                kind=self.recalibrate,
+                tau=self.tau,
+            )
+        scale *= self.source_scale
         # The margin is base_score plus the trees' leaves: scaling every leaf scales the trees'
         # part, and the first tree of each output takes the rest of the change.
         leaves = booster.predict(target, pred_leaf=True).astype(np.intp)
@@ -365,6 +374,12 @@ class XGBTransferClassifier(ClassifierMixin, _BaseXGBTransfer):
         ``tau / 2 * ((scale - 1)**2 + ||bias||**2)``. The chosen strategy then starts from the
         corrected model. Two or three numbers are learnt where refresh learns hundreds, so it
         is the change that a dozen labelled target rows can support.
+    source_scale : float, default=1.0
+        Multiply the source's margin by this before anything else: ``1`` keeps the source
+        model, values below 1 soften its confidence, and ``0`` discards it, so that
+        ``source_scale=0, recalibrate="bias", strategy="continue"`` is plain boosting on the
+        target rows from their base rate. With it in a grid, a grid search can refuse the
+        source when it hurts (negative transfer) instead of only choosing how to change it.
     n_estimators : int or "auto", default="auto"
         Boosting rounds added by ``"continue"``. ``"auto"`` picks the count (0 to
         ``max_estimators``) with the lowest mean ``cv``-fold log-loss on the target rows.
@@ -530,6 +545,10 @@ class XGBTransferRegressor(RegressorMixin, _BaseXGBTransfer):
         First fit an offset (``"bias"``), or an offset and a scale (``"affine"``), of the
         source's prediction on the target rows, pulled toward no change by ``tau`` (see
         :class:`XGBTransferClassifier`); the strategy then starts from the corrected model.
+    source_scale : float, default=1.0
+        Multiply the source's prediction by this first; ``0`` discards the source, and with
+        ``recalibrate="bias"`` the model then starts from the target rows' mean (see the
+        classifier's ``source_scale``).
     n_estimators : int or "auto", default="auto"
         Boosting rounds added by ``"continue"``; ``"auto"`` picks the count with the lowest
         mean ``cv``-fold RMSE on the target rows (possibly 0).

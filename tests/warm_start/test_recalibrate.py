@@ -205,3 +205,75 @@ def test_grid_search_over_recalibrate_picks_a_correction_for_a_prior_shift(libra
     # the source model was fitted on the source rows only, so its own offset is still 0
     source_only = clone(base).fit(X, y, sample_domain=domain)
     assert source_only.margin_bias_[0] == 0.0
+
+
+# ---------------------------------------------------------------------------------------------
+# source_scale: keep part of the source margin, or none of it
+
+
+@pytest.mark.parametrize("library", ["xgboost", "catboost"])
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "regression"])
+@pytest.mark.parametrize("recalibrate", [None, "affine"])
+def test_source_scale_multiplies_the_source_margin(library, kind, recalibrate):
+    Xs, ys, Xt, yt = _data(kind)
+    source = _source(library, kind, Xs, ys)
+    before = _source_margin(library, source, Xt)
+    cls = _estimator(library, kind)
+    params = {"n_estimators": 0, "tau": 1.0, "n_jobs": 1, "recalibrate": recalibrate}
+    model = cls(FrozenEstimator(source), source_scale=0.5, **params).fit(Xt, yt)
+    n_outputs = 3 if kind == "multiclass" else 1
+    bias = model.margin_bias_ if n_outputs > 1 else model.margin_bias_[0]
+    np.testing.assert_allclose(
+        _margin(model, Xt, kind), model.margin_scale_ * before + bias, atol=1e-5
+    )
+    if recalibrate is None:
+        assert model.margin_scale_ == 0.5
+        np.testing.assert_array_equal(model.margin_bias_, 0.0)
+    else:
+        # the scale and offset are fitted to the halved margin, pulled toward no change of it
+        objective = {"binary": "logistic", "multiclass": "softmax", "regression": "squared"}
+        scale, offset = fit_recalibration(
+            objective[kind], 0.5 * before, yt, np.ones(len(yt)), kind="affine", tau=1.0
+        )
+        assert model.margin_scale_ == pytest.approx(0.5 * scale, rel=1e-4)
+        np.testing.assert_allclose(model.margin_bias_, offset, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("library", ["xgboost", "catboost"])
+def test_source_scale_zero_with_an_offset_predicts_the_target_base_rate(library):
+    Xs, ys, Xt, yt = _data("binary")
+    source = _source(library, "binary", Xs, ys)
+    model = _estimator(library, "binary")(
+        FrozenEstimator(source),
+        source_scale=0.0,
+        recalibrate="bias",
+        n_estimators=0,
+        tau=0.0,
+        n_jobs=1,
+    ).fit(Xt, yt)
+    proba = model.predict_proba(Xs[:50])[:, 1]
+    np.testing.assert_allclose(proba, yt.mean(), atol=1e-4)  # the source is discarded
+    assert model.margin_scale_ == 0.0
+
+
+@pytest.mark.parametrize("library", ["xgboost", "catboost"])
+def test_grid_search_discards_a_source_that_hurts(library):
+    # The target's labels depend on another feature than the source's: the source's trees
+    # only add noise, and the grid prefers boosting on the target alone.
+    rng = np.random.RandomState(4)
+    Xs, Xt = rng.normal(size=(1000, 3)), rng.normal(size=(150, 3))
+    ys = (rng.rand(1000) < expit(4 * Xs[:, 0])).astype(int)
+    yt = (rng.rand(150) < expit(4 * Xt[:, 1])).astype(int)
+    source = _source(library, "binary", Xs, ys)
+    X, y, domain = pack(Xs, ys, Xt, yt)
+    base = _estimator(library, "binary")(
+        FrozenEstimator(source), recalibrate="bias", n_estimators=30, n_jobs=1, random_state=0
+    )
+    search = GridSearchCV(
+        base,
+        {"source_scale": [1.0, 0.0]},
+        cv=TargetKFold(n_splits=3, shuffle=True, random_state=0),
+        scoring="neg_log_loss",
+    )
+    search.fit(X, y, groups=domain, sample_domain=domain)
+    assert search.best_params_["source_scale"] == 0.0
