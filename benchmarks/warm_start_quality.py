@@ -11,9 +11,10 @@ second half is the test set. On each draw:
 - ``pooled``: :class:`skxfer.warm_start.PooledTransfer` on source + labelled target rows, its
   ``target_weight`` chosen by GridSearchCV with :class:`skxfer.model_selection.TargetKFold`;
 - one line per skxfer strategy (``continue``, ``refresh``, ``refresh_continue``,
-  ``recalibrate`` (the margin's offset, or offset and scale, alone) and ``recal+continue`` (then
-  added trees) for boosted trees; ``transfer`` for the linear model), its settings chosen by
-  GridSearchCV + TargetKFold within the strategy;
+  ``recalibrate`` (the margin's offset, or offset and scale, alone), ``recal+continue`` (then
+  added trees) and ``discard`` (``source_scale=0``: added trees on the target's base rate, the
+  source dropped) for boosted trees; ``transfer`` for the linear model), its settings chosen
+  by GridSearchCV + TargetKFold within the strategy;
 - ``skxfer``: the setting chosen by GridSearchCV + TargetKFold over every strategy and setting:
   what a user gets from one grid search. This is the line the goal is about.
 
@@ -227,6 +228,10 @@ def transfer_configs(family, kind, source, seed):
         ("refresh_continue", {"strategy": "refresh_continue", "tau": 10.0}),
         ("refresh", {"strategy": "refresh", "tau": 1.0}),
         ("refresh_continue", {"strategy": "refresh_continue", "tau": 1.0}),
+        # half of the source's margin, then added trees; then none of it: boosting on the
+        # target rows from their base rate, the grid's way to refuse a source that hurts
+        ("recal+continue", {"source_scale": 0.5, "recalibrate": "bias", "tau": 0.1}),
+        ("discard", {"source_scale": 0.0, "recalibrate": "bias", "tau": 0.1}),
     ]
     return [(line, cls(frozen, **params, **common)) for line, params in order]
 
