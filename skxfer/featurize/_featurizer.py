@@ -3,7 +3,7 @@
 import copy
 import os
 from collections import OrderedDict
-from contextlib import ExitStack, nullcontext
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,6 +20,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from skxfer.featurize._cache import ActivationCache, digest
 from skxfer.featurize._encoders import Encoder
 from skxfer.utils import import_optional
+from skxfer.utils._threads import torch_threads
 
 # Loaded models by what names them (a path, a package name), so that the fits of a grid search
 # load each model once. A model given as a torch module is copied per fit instead.
@@ -387,12 +388,7 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     def _runtime(self):
         """The torch thread count while the network runs (``n_threads``), restored after."""
         torch = import_optional("torch", purpose=type(self).__name__)
-        stack = ExitStack()
-        if self.n_threads is not None:
-            previous = torch.get_num_threads()
-            torch.set_num_threads(self.n_threads)
-            stack.callback(torch.set_num_threads, previous)
-        return stack
+        return torch_threads(torch, self.n_threads)
 
     # --- features -----------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from skxfer.featurize._module import ModuleEncoder
 from skxfer.utils import import_optional
+from skxfer.utils._threads import torch_threads
 
 
 class ConvSeriesEncoder(
@@ -198,7 +199,7 @@ class ConvSeriesEncoder(
             )
         device = self._device(torch)
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        with self._threads(torch), torch.random.fork_rng(devices=[]):
+        with torch_threads(torch, self.n_threads), torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             network = _network(torch, self.n_channels_, filters, kernels, len(self.classes_))
             self.history_, self.best_epoch_ = self._train(
@@ -351,16 +352,6 @@ class ConvSeriesEncoder(
             raise ValueError(f"device={self.device!r}, but torch sees no CUDA device.")
         return torch.device(self.device)
 
-    def _threads(self, torch):
-        from contextlib import ExitStack
-
-        stack = ExitStack()
-        if self.n_threads is not None:
-            previous = torch.get_num_threads()
-            torch.set_num_threads(self.n_threads)
-            stack.callback(torch.set_num_threads, previous)
-        return stack
-
     def _train(self, torch, network, series, codes, seed, device):
         rng = np.random.RandomState(seed)
         train, valid = _split(codes, self.validation_fraction, rng)
@@ -410,7 +401,7 @@ class ConvSeriesEncoder(
         torch = import_optional("torch", purpose=type(self).__name__)
         series = self._validated(X)
         device = self._device(torch)
-        with self._threads(torch), torch.inference_mode():
+        with torch_threads(torch, self.n_threads), torch.inference_mode():
             # module_ stays on the CPU; another device runs a copy
             network = self.module_ if device.type == "cpu" else copy.deepcopy(self.module_)
             network = network.to(device).eval()
