@@ -7,8 +7,14 @@ common checks, pickling and determinism tests reach all of them.
 from sklearn.linear_model import LogisticRegression, Ridge
 
 from skxfer.utils import all_estimators
+from skxfer.warm_start import TransferLogisticRegression
 
 CONSTRUCTOR_ARGS = {
+    # a transfer estimator, so the domain tests reach the search with sample_domain
+    "AveragedSearchCV": {
+        "estimator": TransferLogisticRegression(),
+        "param_grid": {"alpha": [0.1, 10.0]},
+    },
     "ImportanceWeightedClassifier": {"estimator": LogisticRegression()},
     "ImportanceWeightedRegressor": {"estimator": Ridge()},
     "PooledTransfer": {"estimator": LogisticRegression()},

@@ -4,14 +4,18 @@
 fold and validate on labelled target rows; :class:`LeaveOneDomainOut` holds out one domain at
 a time; :class:`ImportanceWeightedScorer` validates on importance-weighted source rows when
 the target has no labels; :func:`least_change_refit` makes a grid search prefer the setting
-closest to the source among those the cross-validation cannot tell apart.
+closest to the source among those the cross-validation cannot tell apart, and
+:class:`AveragedSearchCV` averages them instead (with anchors such as the model that ignores
+the source).
 """
 
+from skxfer.model_selection._averaged import AveragedSearchCV
 from skxfer.model_selection._refit import least_change_refit
 from skxfer.model_selection._scorer import ImportanceWeightedScorer
 from skxfer.model_selection._split import LeaveOneDomainOut, TargetKFold, TargetShuffleSplit
 
 __all__ = [
+    "AveragedSearchCV",
     "ImportanceWeightedScorer",
     "LeaveOneDomainOut",
     "TargetKFold",

@@ -1,0 +1,146 @@
+"""AveragedSearchCV: the one-SE band of a grid search, averaged, plus anchors."""
+
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import log_loss
+from sklearn.model_selection import GridSearchCV
+from sklearn.svm import LinearSVC
+
+from skxfer import pack
+from skxfer.model_selection import AveragedSearchCV, TargetKFold
+from skxfer.warm_start import TransferLogisticRegression, TransferRidge
+
+
+def _binary(n=80, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, 4))
+    y = (X[:, 0] - X[:, 1] + rng.normal(size=n) > 0).astype(int)
+    return X, y
+
+
+def _stacked(seed=0):
+    """A source whose labels follow the opposite rule to the target's: a misleading source."""
+    rng = np.random.RandomState(seed)
+    Xs, Xt = rng.normal(size=(300, 3)), rng.normal(size=(40, 3))
+    ys = (Xs[:, 0] > 0).astype(int)
+    yt = (Xt[:, 0] + 0.3 * rng.normal(size=40) < 0).astype(int)
+    return pack(Xs, ys, Xt, yt), Xt, yt
+
+
+def test_band_is_every_candidate_within_n_se_of_the_best():
+    X, y = _binary()
+    grid = {"C": [1e-3, 1e-2, 0.1, 1.0, 10.0]}
+    search = AveragedSearchCV(LogisticRegression(), grid, scoring="neg_log_loss", cv=4).fit(X, y)
+    res = search.cv_results_
+    mean = res["mean_test_score"]
+    best = int(np.argmax(mean))
+    se = res["std_test_score"][best] / np.sqrt(4)
+    expected = {i for i in range(len(mean)) if mean[i] >= mean[best] - se}
+    assert set(search.band_) == expected
+    assert search.band_[0] == best == search.best_index_
+    assert search.best_params_ == res["params"][best]
+    assert [p["C"] for p in search.member_params_] == [res["params"][i]["C"] for i in search.band_]
+    assert np.allclose(search.weights_, 1 / len(expected))
+
+
+def test_predict_proba_is_the_members_average():
+    X, y = _binary()
+    grid = {"C": [1e-2, 0.1, 1.0]}
+    search = AveragedSearchCV(LogisticRegression(), grid, scoring="neg_log_loss", n_se=1e6)
+    search.fit(X, y)
+    assert len(search.estimators_) == 3  # a wide band holds every candidate
+    by_hand = np.mean(
+        [LogisticRegression(C=p["C"]).fit(X, y).predict_proba(X) for p in search.member_params_],
+        axis=0,
+    )
+    np.testing.assert_allclose(search.predict_proba(X), by_hand, rtol=1e-10)
+    np.testing.assert_array_equal(search.predict(X), search.classes_[by_hand.argmax(axis=1)])
+    np.testing.assert_allclose(search.predict_log_proba(X), np.log(by_hand))
+
+
+def test_average_log_loss_is_at_most_the_members_mean():
+    (X, y, domain), Xt, yt = _stacked()
+    search = AveragedSearchCV(
+        TransferLogisticRegression(),
+        {"alpha": [100.0, 1.0, 0.01]},
+        scoring="neg_log_loss",
+        n_se=1e6,
+        anchor={"alpha": 0.0, "shrinkage": 1.0},
+    ).fit(X, y, sample_domain=domain)
+    members = [log_loss(yt, est.predict_proba(Xt)) for est in search.estimators_]
+    assert len(members) == 4
+    assert log_loss(yt, search.predict_proba(Xt)) <= np.mean(members) + 1e-12
+
+
+def test_n_se_zero_keeps_the_best_and_the_anchor_joins_it():
+    (X, y, domain), _, _ = _stacked()
+    grid = {"alpha": [100.0, 10.0, 1.0]}
+    est = TransferLogisticRegression()
+    alone = AveragedSearchCV(est, grid, scoring="neg_log_loss", n_se=0).fit(
+        X, y, sample_domain=domain
+    )
+    assert len(alone.band_) == 1
+    assert len(alone.estimators_) == 1
+    anchored = AveragedSearchCV(
+        est, grid, scoring="neg_log_loss", n_se=0, anchor={"alpha": 0.0}
+    ).fit(X, y, sample_domain=domain)
+    assert anchored.member_params_ == [alone.best_params_, {"alpha": 0.0}]
+    assert anchored.estimators_[1].alpha == 0.0
+    # an anchor already in the band is not counted twice
+    again = AveragedSearchCV(
+        est, grid, scoring="neg_log_loss", n_se=0, anchor=[alone.best_params_]
+    ).fit(X, y, sample_domain=domain)
+    assert len(again.estimators_) == 1
+
+
+def test_sample_domain_defaults_to_target_folds():
+    (X, y, domain), _, _ = _stacked()
+    grid = {"alpha": [10.0, 0.1]}
+    est = TransferLogisticRegression()
+    search = AveragedSearchCV(est, grid, scoring="neg_log_loss", cv=3).fit(
+        X, y, sample_domain=domain
+    )
+    ref = GridSearchCV(est, grid, scoring="neg_log_loss", cv=TargetKFold(3), refit=False)
+    ref.fit(X, y, groups=domain, sample_domain=domain)
+    assert search.n_splits_ == 3
+    np.testing.assert_allclose(
+        search.cv_results_["mean_test_score"], ref.cv_results_["mean_test_score"]
+    )
+
+
+def test_regressor_predicts_the_members_mean():
+    rng = np.random.RandomState(1)
+    Xs, Xt = rng.normal(size=(200, 3)), rng.normal(size=(30, 3))
+    ys, yt = Xs @ [1.0, 2.0, 0.0], Xt @ [1.0, 1.5, 0.5] + 0.1 * rng.normal(size=30)
+    X, y, domain = pack(Xs, ys, Xt, yt)
+    search = AveragedSearchCV(TransferRidge(), {"alpha": [100.0, 1.0, 0.01]}, n_se=1e6, cv=3).fit(
+        X, y, sample_domain=domain
+    )
+    by_hand = np.mean([est.predict(Xt) for est in search.estimators_], axis=0)
+    np.testing.assert_allclose(search.predict(Xt), by_hand)
+    assert search.score(Xt, yt) > 0.5
+
+
+def test_pandas_input_keeps_feature_names():
+    pd = pytest.importorskip("pandas")
+    X, y = _binary()
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    search = AveragedSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}).fit(frame, y)
+    assert list(search.feature_names_in_) == ["a", "b", "c", "d"]
+    with pytest.raises(ValueError, match="feature names"):
+        search.predict(frame[["d", "c", "b", "a"]])
+
+
+def test_clear_errors():
+    X, y = _binary()
+    with pytest.raises(ValueError, match=r"anchor sets \['tau'\]"):
+        AveragedSearchCV(LogisticRegression(), {"C": [1.0]}, anchor={"tau": 1.0}).fit(X, y)
+    with pytest.raises(TypeError, match="anchor must be a dict"):
+        AveragedSearchCV(LogisticRegression(), {"C": [1.0]}, anchor=[0.1]).fit(X, y)
+    with pytest.raises(TypeError, match="no predict_proba"):
+        AveragedSearchCV(LinearSVC(), {"C": [1.0]}).fit(X, y)
+    with pytest.raises(TypeError, match="does not take it"):
+        AveragedSearchCV(Ridge(), {"alpha": [1.0]}).fit(X, y, sample_domain=np.ones(len(y)))
+    with pytest.raises(ValueError, match="n_se"):
+        AveragedSearchCV(LogisticRegression(), {"C": [1.0]}, n_se=-1).fit(X, y)
