@@ -190,7 +190,7 @@ def transfer_configs(family, kind, source, seed):
         grid += [(0.0, s, None) for s in (100.0, 10.0, 1.0)]
         return [
             (
-                "transfer" if r is None else "recalibrate",
+                "discard" if a == 0 else "transfer" if r is None else "recalibrate",
                 TransferLogisticRegression(frozen, alpha=a, shrinkage=s, recalibrate=r),
             )
             for a, s, r in grid
@@ -231,7 +231,7 @@ def transfer_configs(family, kind, source, seed):
         # half of the source's margin, then added trees; then none of it: boosting on the
         # target rows from their base rate, the grid's way to refuse a source that hurts
         ("recal+continue", {"source_scale": 0.5, "recalibrate": "bias", "tau": 0.1}),
-        ("discard", {"source_scale": 0.0, "recalibrate": "bias", "tau": 0.1}),
+        ("discard", {"source_scale": 0.0, "recalibrate": "bias", "tau": 0.01}),
     ]
     return [(line, cls(frozen, **params, **common)) for line, params in order]
 
@@ -246,7 +246,7 @@ def run_cell(task_name, task, sources, n, seed, families, rule):
     from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
 
     from skxfer import pack
-    from skxfer.model_selection import TargetKFold, least_change_refit
+    from skxfer.model_selection import AveragedSearchCV, TargetKFold, least_change_refit
     from skxfer.warm_start import PooledTransfer
 
     Xs, ys, Xt, yt, kind = task
@@ -281,7 +281,7 @@ def run_cell(task_name, task, sources, n, seed, families, rule):
 
     def search(estimator, grid, packed, order_by=None):
         refit = True
-        if order_by is not None and rule == "least-change":
+        if order_by is not None and rule in ("least-change", "averaged"):
             refit = least_change_refit(order_by)
         try:
             return fit_search(estimator, grid, packed, refit)
@@ -315,20 +315,40 @@ def run_cell(task_name, task, sources, n, seed, families, rule):
         flat = transfer_configs(family, kind, source, seed)
         strategies = list(dict.fromkeys(strategy for strategy, _ in flat))
         options = [est for _, est in flat]
-        chooser = search(Choice(options[0]), {"option": options}, packed=True)
-        results = chooser.cv_results_
+        if rule == "averaged":
+            # what a user gets: one AveragedSearchCV over every candidate, the candidates
+            # that discard the source as anchors; its cv_results_ also serve the lines
+            anchors = [{"option": est} for line, est in flat if line == "discard"][:1]
+            averaged = AveragedSearchCV(
+                Choice(options[0]),
+                {"option": options},
+                scoring=scoring,
+                cv=target_cv,
+                anchor=anchors,
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                averaged.fit(X_pack, y_pack, sample_domain=domain)
+            results = averaged.cv_results_
+        else:
+            chooser = search(Choice(options[0]), {"option": options}, packed=True)
+            results = chooser.cv_results_
         tested = []
         for est in options:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 tested.append(metrics(clone(est).fit(X_pack, y_pack, sample_domain=domain)))
         # Candidates are listed closest to the source first (see transfer_configs).
+        line_rule = "least-change" if rule == "averaged" else rule
         for strategy in [*strategies, "skxfer"]:
             idx = [i for i, (s, _) in enumerate(flat) if strategy in (s, "skxfer")]
-            pick = idx[choose(_take_results(results, idx), rule)]
+            pick = idx[choose(_take_results(results, idx), line_rule)]
             res[strategy] = tested[pick]
             if strategy == "skxfer":
                 res["chosen"] = flat[pick][0]
+        if rule == "averaged":
+            res["skxfer"] = metrics(averaged)
+            res["chosen"] = flat[averaged.best_index_][0]
         out[family] = res
     return {"task": task_name, "n": n, "seed": seed, "n_labelled": len(labelled), "res": out}
 
@@ -579,9 +599,11 @@ def parse_args(argv=None):
     p.add_argument("--jobs", type=int, default=2, help="processes")
     p.add_argument(
         "--rule",
-        choices=["least-change", "best"],
-        default="least-change",
-        help="grid-search choice: within one SE of the best, closest to the source; or best",
+        choices=["averaged", "least-change", "best"],
+        default="averaged",
+        help="the skxfer line: AveragedSearchCV (the one-SE band and the source-discarding "
+        "candidate, averaged), or one candidate: within one SE of the best, closest to the "
+        "source (least-change), or the best mean",
     )
     p.add_argument(
         "--plot-dir", default=str(SCRIPT.parent / "results"), help="where the PNGs are written"

@@ -1,0 +1,470 @@
+"""How should one grid search choose among warm-start candidates from a few target rows?
+
+``warm_start_quality.py`` runs one selection rule per run. This study keeps, for every draw,
+every candidate's out-of-fold predictions on the labelled target rows (``--repeats`` repeated
+3-fold splits, each fold trained on the source model plus the other folds' rows, exactly as
+``TargetKFold`` does) and its predictions on the test half. ``evaluate`` then scores any
+selection rule on the same fits, so rules are compared side by side at no extra cost:
+
+- ``best``: the best mean fold score (plain ``GridSearchCV``);
+- ``least-change``: within one standard error of the best, the candidate closest to the source
+  (:func:`skxfer.model_selection.least_change_refit`);
+- ``best xR`` / ``least-change xR``: the same on R repeated splits;
+- ``ensemble``: the average of the candidates within one standard error of the best, and
+  other rules listed in :data:`RULES`.
+
+Run from the repository root::
+
+    python benchmarks/warm_start_rules.py collect --families xgboost --tasks heart:Hungary \\
+        "heart:VA Long Beach" heart:Switzerland --repeats 3 --out results/rules_xgb_heart.pkl
+    python benchmarks/warm_start_rules.py evaluate results/rules_xgb_heart.pkl
+"""
+
+import argparse
+import pickle
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import warm_start_quality as wsq
+from _common import markdown_table
+from sklearn.base import clone
+
+EPS = 1e-6
+
+
+# ----------------------------------------------------------------------------------------------
+# collect
+
+
+def _predict(model, X, kind):
+    if kind == "clf":
+        return np.clip(model.predict_proba(X)[:, 1], EPS, 1 - EPS).astype(np.float32)
+    return model.predict(X).astype(np.float32)
+
+
+def collect_cell(task_name, task, sources, n, seed, families, repeats):
+    from sklearn.model_selection import KFold
+
+    from skxfer import pack
+
+    Xs, ys, Xt, yt, kind = task
+    labelled, test = wsq.draw(yt, n, kind, seed)
+    if labelled is None:
+        return None
+    Xl, yl = Xt[labelled], yt[labelled]
+    X_test = Xt[test]
+    folds = np.full((repeats, len(yl)), -1, dtype=np.int8)
+    for r in range(repeats):
+        kfold = KFold(3, shuffle=True, random_state=seed + 1000 * r)
+        for k, (_, te) in enumerate(kfold.split(Xl)):
+            folds[r, te] = k
+    cell = {
+        "task": task_name,
+        "n": n,
+        "seed": seed,
+        "kind": kind,
+        "y_labelled": yl,
+        "y_test": yt[test],
+        "folds": folds,
+        "families": {},
+    }
+    for family in families:
+        source = sources[family]
+        flat = wsq.transfer_configs(family, kind, source, seed)
+        oof = np.zeros((len(flat), repeats, len(yl)), dtype=np.float32)
+        pred = np.zeros((len(flat), len(test)), dtype=np.float32)
+        X_pack, y_pack, domain = pack(Xs, ys, Xl, yl)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for c, (_, est) in enumerate(flat):
+                pred[c] = _predict(
+                    clone(est).fit(X_pack, y_pack, sample_domain=domain), X_test, kind
+                )
+                for r in range(repeats):
+                    for k in range(3):
+                        tr, te = folds[r] != k, folds[r] == k
+                        Xp, yp, dp = pack(Xs, ys, Xl[tr], yl[tr])
+                        try:
+                            fitted = clone(est).fit(Xp, yp, sample_domain=dp)
+                            oof[c, r, te] = _predict(fitted, Xl[te], kind)
+                        except ValueError:
+                            oof[c, r, te] = np.nan
+        target_only = {}
+        plain = wsq.plain_model(family, kind, seed)
+        grid, order = wsq.target_only_grid(family, kind)
+        for rule in ("best", "least-change"):
+            model = _target_only(plain, grid, order, rule, Xl, yl, kind, seed)
+            target_only[rule] = _predict(model, X_test, kind)
+        cell["families"][family] = {
+            "lines": [line for line, _ in flat],
+            "params": [est.get_params(deep=False) for _, est in flat],
+            "oof": oof,
+            "pred": pred,
+            "source": _predict(source, X_test, kind),
+            "target_only": target_only,
+        }
+        for p in cell["families"][family]["params"]:
+            p.pop("source_model", None)
+    return cell
+
+
+def _target_only(plain, grid, order, rule, Xl, yl, kind, seed):
+    from sklearn.metrics import log_loss, make_scorer
+    from sklearn.model_selection import GridSearchCV, KFold, StratifiedKFold
+
+    from skxfer.model_selection import least_change_refit
+
+    if kind == "clf":
+        scoring = make_scorer(
+            log_loss, greater_is_better=False, response_method="predict_proba", labels=[0, 1]
+        )
+        cv = wsq._plain_folds(StratifiedKFold, yl, seed)
+    else:
+        scoring, cv = "neg_mean_squared_error", KFold(3, shuffle=True, random_state=seed)
+    refit = least_change_refit(order) if rule == "least-change" else True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return GridSearchCV(plain, grid, scoring=scoring, cv=cv, refit=refit).fit(Xl, yl)
+        except ValueError:
+            return GridSearchCV(plain, grid, scoring=scoring, cv=cv).fit(Xl, yl)
+
+
+def collect(args):
+    from joblib import Parallel, delayed
+
+    start = time.perf_counter()
+    tasks = wsq.load_tasks(args.tasks)
+    prepared, sources = {}, {}
+    for name, (Xs, ys, Xt, yt, kind) in tasks.items():
+        scale = wsq.source_scaling(Xs)
+        prepared[name] = (scale(Xs), ys, scale(Xt), yt, kind)
+        sources[name] = {}
+        for family in args.families:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                sources[name][family] = wsq.plain_model(family, kind, 0).fit(prepared[name][0], ys)
+    ns = [n if n == "all" else int(n) for n in args.n]
+    jobs = [(name, n, seed) for name in prepared for n in ns for seed in range(args.seeds)]
+    cells = Parallel(n_jobs=args.jobs, verbose=5)(
+        delayed(collect_cell)(
+            name, prepared[name], sources[name], n, seed, args.families, args.repeats
+        )
+        for name, n, seed in jobs
+    )
+    cells = [c for c in cells if c is not None]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"argv": sys.argv[1:], "minutes": (time.perf_counter() - start) / 60}
+    out.write_bytes(pickle.dumps({"meta": meta, "cells": cells}))
+    print(f"{len(cells)} cells in {meta['minutes']:.1f} min -> {out}")
+
+
+# ----------------------------------------------------------------------------------------------
+# rules: each maps (fold losses, per-row losses, oof, lines) to test predictions weights
+
+
+def _row_loss(p, y, kind):
+    if kind == "clf":
+        return -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return (p - y) ** 2
+
+
+def fold_scores(fam, cell, repeats):
+    """``(n_candidates, repeats * 3)`` fold scores (higher is better) and per-row losses."""
+    y, kind = cell["y_labelled"], cell["kind"]
+    oof = fam["oof"][:, :repeats]
+    loss = _row_loss(oof.astype(float), y[None, None, :], kind)
+    scores = []
+    for r in range(repeats):
+        for k in range(3):
+            sel = cell["folds"][r] == k
+            scores.append(-loss[:, r, sel].mean(axis=1))
+    return np.stack(scores, axis=1), loss
+
+
+def _one_hot(i, size):
+    w = np.zeros(size)
+    w[i] = 1.0
+    return w
+
+
+def rule_best(scores, loss, fam):
+    mean = np.nanmean(scores, axis=1)
+    return _one_hot(int(np.nanargmax(np.where(np.isfinite(mean), mean, -np.inf))), len(mean))
+
+
+def _band(scores, n_se=1.0):
+    mean = np.nanmean(scores, axis=1)
+    mean = np.where(np.isfinite(mean), mean, -np.inf)
+    best = int(np.argmax(mean))
+    se = np.nanstd(scores[best]) / np.sqrt(scores.shape[1])
+    return mean, best, np.flatnonzero(mean >= mean[best] - n_se * se)
+
+
+def rule_least_change(scores, loss, fam):
+    mean, _, close = _band(scores)
+    return _one_hot(int(close[0]), len(mean))
+
+
+def rule_discard_first(scores, loss, fam):
+    """Least change, but the discarded source first when it is inside the band."""
+    mean, _, close = _band(scores)
+    discard = [i for i, line in enumerate(fam["lines"]) if line == "discard"]
+    if discard and discard[0] in close:
+        return _one_hot(discard[0], len(mean))
+    return _one_hot(int(close[0]), len(mean))
+
+
+def rule_ensemble(scores, loss, fam):
+    mean, _, close = _band(scores)
+    w = np.zeros(len(mean))
+    w[close] = 1.0 / len(close)
+    return w
+
+
+def rule_paired_least_change(scores, loss, fam):
+    """Within one paired standard error (per-row loss differences to the best)."""
+    flat = loss.reshape(len(loss), -1)
+    mean = -np.nanmean(flat, axis=1)
+    mean = np.where(np.isfinite(mean), mean, -np.inf)
+    best = int(np.argmax(mean))
+    diff = flat - flat[best]
+    se = np.nanstd(diff, axis=1) / np.sqrt(flat.shape[1] / max(1, loss.shape[1]))
+    close = np.flatnonzero(mean >= mean[best] - se)
+    return _one_hot(int(close[0]), len(mean))
+
+
+def rule_greedy_stack(scores, loss, fam, rounds=10):
+    """Caruana's ensemble selection on the out-of-fold predictions (with replacement)."""
+    oof = fam["oof"][:, : loss.shape[1]].astype(float)
+    flat_oof = oof.reshape(len(oof), -1)
+    y = np.tile(fam["_y"], loss.shape[1])
+    ok = np.isfinite(flat_oof).all(axis=1)
+    counts = np.zeros(len(oof))
+    current = np.zeros(flat_oof.shape[1])
+    for t in range(rounds):
+        trial = (current[None, :] * t + flat_oof) / (t + 1)
+        trial_loss = np.where(ok, _row_loss(trial, y, fam["_kind"]).mean(axis=1), np.inf)
+        i = int(np.argmin(trial_loss))
+        counts[i] += 1
+        current = trial[i]
+    return counts / counts.sum()
+
+
+def rule_best_and_discard(scores, loss, fam):
+    """Half the best candidate, half the discarded source (a fixed hedge)."""
+    w = rule_best(scores, loss, fam) * 0.5
+    discard = [i for i, line in enumerate(fam["lines"]) if line == "discard"]
+    w[discard[0]] += 0.5
+    return w
+
+
+def _discard(fam):
+    return [i for i, line in enumerate(fam["lines"]) if line == "discard"][0]
+
+
+def _oof_loss(fam, w, reps):
+    oof = fam["oof"][:, :reps].astype(float)
+    mixed = np.tensordot(w, oof, axes=1)
+    return float(np.nanmean(_row_loss(mixed, fam["_y"][None, :], fam["_kind"])))
+
+
+def rule_mix_cv(scores, loss, fam):
+    """(1 - lam) * best + lam * discard, lam chosen on the out-of-fold predictions."""
+    best, d = rule_best(scores, loss, fam), _one_hot(_discard(fam), len(scores))
+    lams = np.linspace(0, 1, 5)
+    losses = [_oof_loss(fam, (1 - lam) * best + lam * d, loss.shape[1]) for lam in lams]
+    lam = lams[int(np.nanargmin(losses))]
+    return (1 - lam) * best + lam * d
+
+
+def rule_band_discard(scores, loss, fam):
+    """The one-SE band's average, half and half with the discarded source."""
+    w = rule_ensemble(scores, loss, fam) * 0.5
+    w[_discard(fam)] += 0.5
+    return w
+
+
+def rule_band_union_discard(scores, loss, fam):
+    mean, _, close = _band(scores)
+    close = sorted(set(close) | {_discard(fam)})
+    w = np.zeros(len(mean))
+    w[close] = 1.0 / len(close)
+    return w
+
+
+def rule_top3(scores, loss, fam):
+    mean = np.nanmean(scores, axis=1)
+    mean = np.where(np.isfinite(mean), mean, -np.inf)
+    top = np.argsort(-mean)[:3]
+    w = np.zeros(len(mean))
+    w[top] = 1 / 3
+    return w
+
+
+def rule_stack_from_discard(scores, loss, fam, rounds=10):
+    oof = fam["oof"][:, : loss.shape[1]].astype(float)
+    flat_oof = oof.reshape(len(oof), -1)
+    y = np.tile(fam["_y"], loss.shape[1])
+    ok = np.isfinite(flat_oof).all(axis=1)
+    counts = np.zeros(len(oof))
+    counts[_discard(fam)] = 1
+    current = flat_oof[_discard(fam)]
+    for t in range(1, rounds):
+        trial = (current[None, :] * t + flat_oof) / (t + 1)
+        trial_loss = np.where(ok, _row_loss(trial, y, fam["_kind"]).mean(axis=1), np.inf)
+        i = int(np.argmin(trial_loss))
+        counts[i] += 1
+        current = trial[i]
+    return counts / counts.sum()
+
+
+RULES = {
+    "mix-cv": (rule_mix_cv, 1),
+    "band/2+discard/2": (rule_band_discard, 1),
+    "band+discard": (rule_band_union_discard, 1),
+    "top3": (rule_top3, 1),
+    "stack-from-discard": (rule_stack_from_discard, 1),
+    "best": (rule_best, 1),
+    "least-change": (rule_least_change, 1),
+    "discard-first": (rule_discard_first, 1),
+    "ensemble": (rule_ensemble, 1),
+    "paired-lc": (rule_paired_least_change, 1),
+    "stack": (rule_greedy_stack, 1),
+    "best+discard": (rule_best_and_discard, 1),
+}
+
+
+def _with_repeats(fn, repeats):
+    return fn, repeats
+
+
+# ----------------------------------------------------------------------------------------------
+# evaluate
+
+
+def skill(pred, y, kind):
+    if kind == "clf":
+        base = np.mean(y)
+        null = -np.mean(y * np.log(base) + (1 - y) * np.log(1 - base))
+        return 1 - np.mean(_row_loss(np.clip(pred, EPS, 1 - EPS), y, kind)) / null
+    return 1 - np.mean((pred - y) ** 2) / np.var(y)
+
+
+def evaluate(args):
+    cells = []
+    for path in args.files:
+        cells += pickle.loads(Path(path).read_bytes())["cells"]
+    max_rep = min(c["folds"].shape[0] for c in cells)
+    rules = dict(RULES)
+    for name, (fn, _) in list(RULES.items()):
+        for r in range(2, max_rep + 1):
+            rules[f"{name} x{r}"] = (fn, r)
+    if args.rules:
+        rules = {k: v for k, v in rules.items() if k in args.rules}
+    results = {}  # (family, task, n) -> {method: [skill per seed]}
+    for cell in cells:
+        y, kind = cell["y_test"], cell["kind"]
+        for family, fam in cell["families"].items():
+            fam["_y"], fam["_kind"] = cell["y_labelled"], kind
+            res = results.setdefault((family, cell["task"], cell["n"]), {})
+            res.setdefault("source-only", []).append(skill(fam["source"], y, kind))
+            for rule, pred in fam["target_only"].items():
+                res.setdefault(f"target-only ({rule})", []).append(skill(pred, y, kind))
+            for name, (fn, reps) in rules.items():
+                scores, loss = fold_scores(fam, cell, reps)
+                w = fn(scores, loss, fam)
+                pred = w @ fam["pred"].astype(float)
+                res.setdefault(name, []).append(skill(pred, y, kind))
+    baseline = args.baseline
+    print(_goal_table(results, rules, baseline))
+    if args.per_task:
+        print()
+        print(_per_task_table(results, rules, baseline))
+
+
+def _goal_table(results, rules, baseline):
+    families = sorted({k[0] for k in results})
+    ns = [n for n in wsq.N_LABELS if any(k[2] == n for k in results)]
+    lines = []
+    for family in families:
+        rows = []
+        for rule in rules:
+            row = [rule]
+            n_pass = 0
+            for n in ns:
+                keys = [k for k in results if k[0] == family and k[2] == n]
+                means = {
+                    m: np.mean([np.mean(results[k][m]) for k in keys])
+                    for m in (rule, baseline, "source-only")
+                }
+                losing = 0
+                for k in keys:
+                    r = results[k]
+                    better = max((baseline, "source-only"), key=lambda m: np.mean(r[m]))
+                    d = np.array(r[rule]) - np.array(r[better])
+                    se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0
+                    losing += d.mean() < -se
+                beats = means[rule] > max(means[baseline], means["source-only"])
+                ok = beats and losing == 0
+                n_pass += ok
+                row.append(f"{means[rule]:.3f} {'y' if beats else 'N'} {losing}")
+            row.append(f"{n_pass}/{len(ns)}")
+            rows.append(row)
+        ref = []
+        for m in (baseline, "source-only"):
+            row = [m]
+            for n in ns:
+                keys = [k for k in results if k[0] == family and k[2] == n]
+                row.append(f"{np.mean([np.mean(results[k][m]) for k in keys]):.3f}")
+            ref.append(row + [""])
+        lines += [
+            f"\n### {family} ({len({k[1] for k in results if k[0] == family})} tasks): "
+            "mean skill over tasks, beats both (y/N), tasks losing by > 1 SE\n",
+            markdown_table(["rule", *map(str, ns), "n passing"], ref + rows),
+        ]
+    return "\n".join(lines)
+
+
+def _per_task_table(results, rules, baseline):
+    """Per task and n: each rule's mean skill and its paired difference to the better baseline."""
+    rows = []
+    for key in sorted(results, key=lambda k: (k[0], k[1], str(k[2]))):
+        r = results[key]
+        better = max((baseline, "source-only"), key=lambda m: np.mean(r[m]))
+        row = [key[0], key[1], str(key[2]), f"{np.mean(r[baseline]):.3f}"]
+        row.append(f"{np.mean(r['source-only']):.3f}")
+        for rule in rules:
+            d = np.array(r[rule]) - np.array(r[better])
+            se = d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else 0.0
+            row.append(f"{np.mean(r[rule]):.3f}{'!' if d.mean() < -se else ''}")
+        rows.append(row)
+    return markdown_table(["family", "task", "n", "target-only", "source-only", *rules], rows)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("collect")
+    c.add_argument("--tasks", nargs="+", default=list(wsq.ALL_TASKS))
+    c.add_argument("--families", nargs="+", default=["xgboost"], choices=wsq.FAMILIES)
+    c.add_argument("--seeds", type=int, default=10)
+    c.add_argument("--n", nargs="+", default=[str(n) for n in wsq.N_LABELS])
+    c.add_argument("--repeats", type=int, default=3)
+    c.add_argument("--jobs", type=int, default=2)
+    c.add_argument("--out", required=True)
+    e = sub.add_parser("evaluate")
+    e.add_argument("files", nargs="+")
+    e.add_argument("--rules", nargs="+")
+    e.add_argument("--baseline", default="target-only (least-change)")
+    e.add_argument("--per-task", action="store_true", help="also one row per task and n")
+    args = p.parse_args(argv)
+    return collect(args) if args.command == "collect" else evaluate(args)
+
+
+if __name__ == "__main__":
+    main()
