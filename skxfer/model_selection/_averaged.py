@@ -6,12 +6,13 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn import get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone, is_classifier
-from sklearn.metrics import accuracy_score, r2_score
+from sklearn.metrics import accuracy_score, log_loss, make_scorer, r2_score
 from sklearn.model_selection import GridSearchCV, ParameterGrid
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
+from skxfer._domain import is_masked
 from skxfer.model_selection._split import TargetKFold
 
 
@@ -40,7 +41,9 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         The grid, as for :class:`~sklearn.model_selection.GridSearchCV`.
     scoring : str, callable or None, default=None
         How a fold is scored (higher is better), as for ``GridSearchCV``; ``None`` uses the
-        estimator's ``score``. For probabilities ``"neg_log_loss"`` is the natural choice.
+        estimator's ``score``. For probabilities ``"neg_log_loss"`` is the natural choice;
+        it is given every class of ``y``, so that a fold holding one class only is scored
+        rather than failed.
     cv : int, cross-validation generator or iterable, default=None
         The folds, as for ``GridSearchCV``. When ``fit`` gets ``sample_domain``, ``None``
         and an integer k mean ``TargetKFold(5)`` and ``TargetKFold(k)``: every fold keeps the
@@ -198,7 +201,7 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         search = GridSearchCV(
             self.estimator,
             self.param_grid,
-            scoring=self.scoring,
+            scoring=self._scorer(y, sample_domain),
             cv=cv,
             refit=False,
             n_jobs=self.n_jobs,
@@ -323,6 +326,20 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         tags.input_tags = deepcopy(inner.input_tags)
         tags.target_tags.required = True
         return tags
+
+    def _scorer(self, y, sample_domain):
+        """``scoring``, with ``"neg_log_loss"`` told every class: a fold of a few target rows
+        often holds one class only, and the plain scorer then fails on it."""
+        if self.scoring != "neg_log_loss" or not is_classifier(self.estimator):
+            return self.scoring
+        y = np.asarray(y)
+        labels = y[~is_masked(y)] if sample_domain is not None else y
+        return make_scorer(
+            log_loss,
+            greater_is_better=False,
+            response_method="predict_proba",
+            labels=np.unique(labels),
+        )
 
     def _anchors(self):
         if self.anchor is None:

@@ -1,5 +1,7 @@
 """AveragedSearchCV: the one-SE band of a grid search, averaged, plus anchors."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -144,3 +146,22 @@ def test_clear_errors():
         AveragedSearchCV(Ridge(), {"alpha": [1.0]}).fit(X, y, sample_domain=np.ones(len(y)))
     with pytest.raises(ValueError, match="n_se"):
         AveragedSearchCV(LogisticRegression(), {"C": [1.0]}, n_se=-1).fit(X, y)
+
+
+def test_log_loss_scores_folds_that_hold_one_class():
+    rng = np.random.RandomState(0)
+    Xs, Xt = rng.normal(size=(200, 3)), rng.normal(size=(12, 3))
+    ys = (Xs[:, 0] > 0).astype(int)
+    yt = np.ones(12, dtype=int)
+    yt[0] = 0  # one negative: two of the three folds score positives only
+    X, y, domain = pack(Xs, ys, Xt, yt)
+    grid = {"alpha": [10.0, 1.0, 0.1]}
+    cv = TargetKFold(3)
+    search = AveragedSearchCV(TransferLogisticRegression(), grid, scoring="neg_log_loss", cv=cv)
+    search.fit(X, y, sample_domain=domain)
+    assert np.isfinite(search.cv_results_["mean_test_score"]).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the plain scorer fails on those folds, with warnings
+        plain = GridSearchCV(TransferLogisticRegression(), grid, scoring="neg_log_loss", cv=cv)
+        plain.fit(X, y, groups=domain, sample_domain=domain)
+    assert not np.isfinite(plain.cv_results_["mean_test_score"]).any()
