@@ -15,9 +15,14 @@ second half is the test set. On each draw:
   added trees) and ``discard`` (``source_scale=0``: added trees on the target's base rate, the
   source dropped) for boosted trees; ``transfer`` for the linear model), its settings chosen
   by GridSearchCV + TargetKFold within the strategy;
-- ``skxfer``: the setting chosen by GridSearchCV + TargetKFold over every strategy and setting:
-  what a user gets from one grid search. This is the line the goal is about.
+- ``skxfer``: one :class:`skxfer.model_selection.AveragedSearchCV` (3-fold TargetKFold) over
+  every strategy and setting, with the source-discarding candidate as its anchor: the average
+  of every candidate within one standard error of the best, and of boosting on the target
+  rows alone. What a user gets from one search; the line the goal is about. With ``--rule
+  least-change`` or ``--rule best`` it is one candidate of the same search instead.
 
+The per-strategy lines and target-only pick one candidate: within one standard error of the
+best, the closest to the source (``least-change``; or the best mean with ``--rule best``).
 Every model selection uses only the n labelled target rows (3-fold TargetKFold, log-loss or
 squared error); the test half is touched only to score. The metric is ROC AUC for
 classification and R^2 for regression (higher is better for both).
@@ -230,6 +235,7 @@ def transfer_configs(family, kind, source, seed):
         ("refresh_continue", {"strategy": "refresh_continue", "tau": 1.0}),
         # half of the source's margin, then added trees; then none of it: boosting on the
         # target rows from their base rate, the grid's way to refuse a source that hurts
+        # (a pull of 0.01 toward a zero margin: the base rate of a few rows, nearly unshrunk)
         ("recal+continue", {"source_scale": 0.5, "recalibrate": "bias", "tau": 0.1}),
         ("discard", {"source_scale": 0.0, "recalibrate": "bias", "tau": 0.01}),
     ]
