@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
+from scipy.special import logsumexp
 from sklearn.base import ClassifierMixin, RegressorMixin, _fit_context
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils._param_validation import Interval
@@ -372,10 +373,14 @@ class _CatBoostTransfer(BoostedTransfer):
         margin = table.start_margin(len(labels))
         for tree in range(start):
             margin = margin + table.step(tree, leaves[:, tree], margin.ndim)
-        curve = [eval_metric(labels, margin, info.loss, weight=held_out.weight)[0]]
-        for tree in range(start, table.n_trees):
-            margin = margin + table.step(tree, leaves[:, tree], margin.ndim)
-            curve.append(eval_metric(labels, margin, info.loss, weight=held_out.weight)[0])
+        steps = [
+            table.step(tree, leaves[:, tree], margin.ndim) for tree in range(start, table.n_trees)
+        ]
+        margins = np.cumsum([margin, *steps], axis=0)  # after 0, 1, ... added trees
+        weight = np.asarray(held_out.weight, dtype=np.float64)
+        curve = _stage_losses(info.loss, labels, margins, weight)
+        if curve is None:  # a loss numpy does not know here: CatBoost's own, stage by stage
+            curve = [eval_metric(labels, m, info.loss, weight=weight)[0] for m in margins]
         return np.asarray(curve)
 
     def _booster(self, catboost, info, n_trees, seed):
@@ -833,6 +838,23 @@ class _Target:
     def subset(self, rows):
         index = np.arange(len(self.y))[rows]
         return _Target(_take(self.data, index), self.y[index], self.weight[index])
+
+
+def _stage_losses(loss, labels, margins, weight):
+    """Weighted loss after each stage, ``margins`` of shape (n_stages, n_rows[, n_classes]),
+    as CatBoost's ``eval_metric`` computes it for the losses it has; None for the others."""
+    total = weight.sum()
+    if loss in ("Logloss", "CrossEntropy"):
+        rows = np.logaddexp(0.0, margins) - labels * margins
+        return rows @ weight / total
+    if loss == "RMSE":
+        return np.sqrt(((margins - labels) ** 2) @ weight / total)
+    if loss == "MultiClass":
+        codes = labels.astype(np.intp)
+        picked = np.take_along_axis(margins, codes[None, :, None], axis=2)[..., 0]
+        rows = logsumexp(margins, axis=2) - picked
+        return rows @ weight / total
+    return None
 
 
 class _LeafTable:

@@ -354,3 +354,24 @@ def test_params_that_the_constructor_controls_are_refused():
     source = FrozenEstimator(_native_classifier(Xs, ys))
     with pytest.raises(ValueError, match="'depth'.*max_depth"):
         CatBoostTransferClassifier(source, params={"depth": 4}).fit(Xt, yt)
+
+
+@pytest.mark.parametrize("loss", ["Logloss", "CrossEntropy", "RMSE", "MultiClass"])
+def test_stage_losses_match_catboost_eval_metric(loss):
+    from catboost.utils import eval_metric
+
+    from skxfer.warm_start._catboost import _stage_losses
+
+    rng = np.random.RandomState(0)
+    n = 40
+    weight = rng.uniform(0.1, 2.0, n)
+    labels = {
+        "Logloss": rng.randint(0, 2, n).astype(float),
+        "CrossEntropy": rng.uniform(0, 1, n),
+        "RMSE": rng.normal(size=n),
+        "MultiClass": rng.randint(0, 3, n).astype(float),
+    }[loss]
+    margins = rng.normal(size=(5, n, 3) if loss == "MultiClass" else (5, n))
+    expected = [eval_metric(labels, m, loss, weight=weight)[0] for m in margins]
+    np.testing.assert_allclose(_stage_losses(loss, labels, margins, weight), expected, rtol=1e-7)
+    assert _stage_losses("Quantile:alpha=0.3", labels, margins, weight) is None
