@@ -184,7 +184,13 @@ def transfer_configs(family, kind, source, seed):
         from skxfer.warm_start import TransferLogisticRegression, TransferRidge
 
         if kind == "reg":
-            return [("transfer", TransferRidge(frozen, alpha=a)) for a in np.logspace(3, -4, 8)]
+            # the pull toward the source (strongest first), then ridge fits toward zero
+            # weights with a free intercept: the target rows alone, the source discarded
+            zero = np.zeros(np.shape(source.coef_)[-1])
+            return [("transfer", TransferRidge(frozen, alpha=a)) for a in np.logspace(3, -4, 8)] + [
+                ("discard", TransferRidge(zero, alpha=a, pull_intercept=False))
+                for a in (100.0, 10.0, 1.0)
+            ]
         # the pull alone (strongest first), toward the recalibrated source, toward a shrunk
         # source, then no pull at all (alpha=0: the target-only L2 fit), each from the source
         # outward

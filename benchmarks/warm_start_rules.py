@@ -323,7 +323,76 @@ def rule_stack_from_discard(scores, loss, fam, rounds=10):
     return counts / counts.sum()
 
 
+def _loglik_gap(scores, fam):
+    """Each candidate's out-of-fold log-likelihood per row minus the best's (<= 0): the
+    log-loss itself for classifiers, a Gaussian log-likelihood from the squared error (at the
+    best candidate's variance) for regressors."""
+    mean = np.nanmean(scores, axis=1)
+    mean = np.where(np.isfinite(mean), mean, -np.inf)
+    gap = mean - mean.max()
+    if fam["_kind"] == "reg":
+        gap = gap / (2 * -mean.max())
+    return gap
+
+
+def _pbma(temperature):
+    def rule(scores, loss, fam):
+        """Weights exp(n * gap / temperature): pseudo-Bayesian model averaging on the
+        cross-validated likelihood (Yao et al. 2018)."""
+        w = np.exp(len(fam["_y"]) * _loglik_gap(scores, fam) / temperature)
+        return w / w.sum()
+
+    return rule
+
+
+def _band_pbma_anchor(temperature):
+    def rule(scores, loss, fam):
+        """The band, each weight 1, and the discarded source weighted by exp(n * gap / T)."""
+        mean, _, close = _band(scores)
+        w = np.zeros(len(mean))
+        w[close] = 1.0
+        d = _discard(fam)
+        w[d] = max(w[d], float(np.exp(len(fam["_y"]) * _loglik_gap(scores, fam)[d] / temperature)))
+        return w / w.sum()
+
+    return rule
+
+
+def _band_anchor_within(k):
+    def rule(scores, loss, fam):
+        """The band plus the discarded source when it is within k standard errors."""
+        mean, best, close = _band(scores)
+        se = np.nanstd(scores[best]) / np.sqrt(scores.shape[1])
+        members = set(close)
+        if mean[_discard(fam)] >= mean[best] - k * se:
+            members.add(_discard(fam))
+        w = np.zeros(len(mean))
+        w[sorted(members)] = 1.0 / len(members)
+        return w
+
+    return rule
+
+
+def rule_line_balanced(scores, loss, fam):
+    """The band plus the discarded source, each strategy line with the same total weight."""
+    mean, _, close = _band(scores)
+    members = sorted(set(close) | {_discard(fam)})
+    lines = [fam["lines"][i] for i in members]
+    w = np.zeros(len(mean))
+    for i, line in zip(members, lines):
+        w[i] = 1.0 / lines.count(line)
+    return w / w.sum()
+
+
 RULES = {
+    "line-balanced": (rule_line_balanced, 1),
+    "pbma": (_pbma(1.0), 1),
+    "pbma T2": (_pbma(2.0), 1),
+    "pbma T4": (_pbma(4.0), 1),
+    "band+pbma-discard": (_band_pbma_anchor(1.0), 1),
+    "band+pbma-discard T2": (_band_pbma_anchor(2.0), 1),
+    "band+discard 2SE": (_band_anchor_within(2.0), 1),
+    "band+discard 3SE": (_band_anchor_within(3.0), 1),
     "mix-cv": (rule_mix_cv, 1),
     "band/2+discard/2": (rule_band_discard, 1),
     "band+discard": (rule_band_union_discard, 1),
