@@ -192,14 +192,23 @@ def _one_hot(i, size):
     return w
 
 
-def rule_best(scores, loss, fam):
+def _mean_score(scores):
+    """Each candidate's mean fold score, -inf where it is undefined."""
     mean = np.nanmean(scores, axis=1)
-    return _one_hot(int(np.nanargmax(np.where(np.isfinite(mean), mean, -np.inf))), len(mean))
+    return np.where(np.isfinite(mean), mean, -np.inf)
+
+
+def _discard(fam):
+    """Index of the first candidate that discards the source."""
+    return fam["lines"].index("discard")
+
+
+def rule_best(scores, loss, fam):
+    return _one_hot(int(np.argmax(_mean_score(scores))), len(scores))
 
 
 def _band(scores, n_se=1.0):
-    mean = np.nanmean(scores, axis=1)
-    mean = np.where(np.isfinite(mean), mean, -np.inf)
+    mean = _mean_score(scores)
     best = int(np.argmax(mean))
     se = np.nanstd(scores[best]) / np.sqrt(scores.shape[1])
     return mean, best, np.flatnonzero(mean >= mean[best] - n_se * se)
@@ -213,9 +222,8 @@ def rule_least_change(scores, loss, fam):
 def rule_discard_first(scores, loss, fam):
     """Least change, but the discarded source first when it is inside the band."""
     mean, _, close = _band(scores)
-    discard = [i for i, line in enumerate(fam["lines"]) if line == "discard"]
-    if discard and discard[0] in close:
-        return _one_hot(discard[0], len(mean))
+    if "discard" in fam["lines"] and _discard(fam) in close:
+        return _one_hot(_discard(fam), len(mean))
     return _one_hot(int(close[0]), len(mean))
 
 
@@ -238,15 +246,19 @@ def rule_paired_least_change(scores, loss, fam):
     return _one_hot(int(close[0]), len(mean))
 
 
-def rule_greedy_stack(scores, loss, fam, rounds=10):
-    """Caruana's ensemble selection on the out-of-fold predictions (with replacement)."""
+def _greedy_stack(loss, fam, start=None, rounds=10):
+    """Caruana's ensemble selection on the out-of-fold predictions (with replacement),
+    from nothing or from the candidate ``start``."""
     oof = fam["oof"][:, : loss.shape[1]].astype(float)
     flat_oof = oof.reshape(len(oof), -1)
     y = np.tile(fam["_y"], loss.shape[1])
     ok = np.isfinite(flat_oof).all(axis=1)
     counts = np.zeros(len(oof))
     current = np.zeros(flat_oof.shape[1])
-    for t in range(rounds):
+    first = 0
+    if start is not None:
+        counts[start], current, first = 1, flat_oof[start], 1
+    for t in range(first, rounds):
         trial = (current[None, :] * t + flat_oof) / (t + 1)
         trial_loss = np.where(ok, _row_loss(trial, y, fam["_kind"]).mean(axis=1), np.inf)
         i = int(np.argmin(trial_loss))
@@ -255,16 +267,19 @@ def rule_greedy_stack(scores, loss, fam, rounds=10):
     return counts / counts.sum()
 
 
+def rule_greedy_stack(scores, loss, fam):
+    return _greedy_stack(loss, fam)
+
+
+def rule_stack_from_discard(scores, loss, fam):
+    return _greedy_stack(loss, fam, start=_discard(fam))
+
+
 def rule_best_and_discard(scores, loss, fam):
     """Half the best candidate, half the discarded source (a fixed hedge)."""
     w = rule_best(scores, loss, fam) * 0.5
-    discard = [i for i, line in enumerate(fam["lines"]) if line == "discard"]
-    w[discard[0]] += 0.5
+    w[_discard(fam)] += 0.5
     return w
-
-
-def _discard(fam):
-    return [i for i, line in enumerate(fam["lines"]) if line == "discard"][0]
 
 
 def _oof_loss(fam, w, reps):
@@ -298,37 +313,18 @@ def rule_band_union_discard(scores, loss, fam):
 
 
 def rule_top3(scores, loss, fam):
-    mean = np.nanmean(scores, axis=1)
-    mean = np.where(np.isfinite(mean), mean, -np.inf)
+    mean = _mean_score(scores)
     top = np.argsort(-mean)[:3]
     w = np.zeros(len(mean))
     w[top] = 1 / 3
     return w
 
 
-def rule_stack_from_discard(scores, loss, fam, rounds=10):
-    oof = fam["oof"][:, : loss.shape[1]].astype(float)
-    flat_oof = oof.reshape(len(oof), -1)
-    y = np.tile(fam["_y"], loss.shape[1])
-    ok = np.isfinite(flat_oof).all(axis=1)
-    counts = np.zeros(len(oof))
-    counts[_discard(fam)] = 1
-    current = flat_oof[_discard(fam)]
-    for t in range(1, rounds):
-        trial = (current[None, :] * t + flat_oof) / (t + 1)
-        trial_loss = np.where(ok, _row_loss(trial, y, fam["_kind"]).mean(axis=1), np.inf)
-        i = int(np.argmin(trial_loss))
-        counts[i] += 1
-        current = trial[i]
-    return counts / counts.sum()
-
-
 def _loglik_gap(scores, fam):
     """Each candidate's out-of-fold log-likelihood per row minus the best's (<= 0): the
     log-loss itself for classifiers, a Gaussian log-likelihood from the squared error (at the
     best candidate's variance) for regressors."""
-    mean = np.nanmean(scores, axis=1)
-    mean = np.where(np.isfinite(mean), mean, -np.inf)
+    mean = _mean_score(scores)
     gap = mean - mean.max()
     if fam["_kind"] == "reg":
         gap = gap / (2 * -mean.max())
@@ -406,10 +402,6 @@ RULES = {
     "stack": (rule_greedy_stack, 1),
     "best+discard": (rule_best_and_discard, 1),
 }
-
-
-def _with_repeats(fn, repeats):
-    return fn, repeats
 
 
 # ----------------------------------------------------------------------------------------------
