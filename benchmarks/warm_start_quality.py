@@ -352,7 +352,7 @@ def run_cell(task_name, task, sources, n, seed, families, rule):
                 tested.append(metrics(clone(est).fit(X_pack, y_pack, sample_domain=domain)))
         # Candidates are listed closest to the source first (see transfer_configs).
         line_rule = "least-change" if rule == "averaged" else rule
-        for strategy in [*strategies, "skxfer"]:
+        for strategy in strategies if rule == "averaged" else [*strategies, "skxfer"]:
             idx = [i for i, (s, _) in enumerate(flat) if strategy in (s, "skxfer")]
             pick = idx[choose(_take_results(results, idx), line_rule)]
             res[strategy] = tested[pick]

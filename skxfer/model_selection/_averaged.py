@@ -10,10 +10,11 @@ from sklearn.metrics import accuracy_score, log_loss, make_scorer, r2_score
 from sklearn.model_selection import GridSearchCV, ParameterGrid
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
+from sklearn.utils.validation import has_fit_parameter, validate_data
 
 from skxfer._domain import is_masked
 from skxfer.model_selection._split import TargetKFold
+from skxfer.utils._validation import check_fitted_rows
 
 
 class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
@@ -363,14 +364,7 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         return anchors
 
     def _check_X(self, X):
-        check_is_fitted(self)
-        if getattr(X, "ndim", 2) == 1:
-            raise ValueError(
-                f"Expected a 2-D X with {self.n_features_in_} features, got a 1-D array. "
-                "Reshape your data with X.reshape(-1, 1) for one feature or X.reshape(1, -1) "
-                "for one row."
-            )
-        validate_data(self, X, reset=False, skip_check_array=True)
+        check_fitted_rows(self, X)
 
 
 def _first_params(param_grid):

@@ -14,6 +14,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from skxfer._domain import _num_rows, _take_rows
+from skxfer.utils._validation import check_fitted_rows
 from skxfer.warm_start._rows import transfer_rows
 
 
@@ -259,13 +260,7 @@ class PooledTransfer(MetaEstimatorMixin, BaseEstimator):
     def _check_X(self, X):
         check_is_fitted(self)
         X = _as_rows(X)
-        if getattr(X, "ndim", 2) == 1 and hasattr(self, "n_features_in_"):
-            raise ValueError(
-                f"Expected a 2-D X with {self.n_features_in_} features, got a 1-D array. "
-                "Reshape your data with X.reshape(-1, 1) for one feature or X.reshape(1, -1) "
-                "for one row."
-            )
-        validate_data(self, X, reset=False, skip_check_array=True)
+        check_fitted_rows(self, X)
         return X
 
 
