@@ -380,7 +380,148 @@ def rule_line_balanced(scores, loss, fam):
     return w / w.sum()
 
 
+def _null_t(loss, fam, members):
+    """Paired t statistic of how much the average of ``members`` beats, out of fold, the
+    labelled rows' own base rate (mean, for a regressor) scored in sample: > 0 where the
+    cross-validation shows the searched models know more than the base rate. The in-sample
+    base rate is optimistic, which errs toward keeping the anchor."""
+    y, kind = fam["_y"], fam["_kind"]
+    reps = loss.shape[1]
+    oof = fam["oof"][members, :reps].astype(float).mean(axis=0)  # (reps, n)
+    if not np.isfinite(oof).all():
+        return -np.inf
+    base = np.full(len(y), np.mean(y), dtype=float)
+    if kind == "clf":
+        base = np.clip(base, EPS, 1 - EPS)
+    d = (_row_loss(base, y, kind)[None, :] - _row_loss(oof, y[None, :], kind)).mean(axis=0)
+    sd = d.std(ddof=1)
+    if sd == 0:
+        return 0.0
+    return float(d.mean() / (sd / np.sqrt(len(d))))
+
+
+def _gated(z, on="band"):
+    def rule(scores, loss, fam):
+        """The band plus the discarded source, the source dropped when the band (or the
+        best) beats the labelled rows' base rate by more than z paired standard errors."""
+        mean, best, close = _band(scores)
+        t = _null_t(loss, fam, close if on == "band" else [best])
+        members = set(close)
+        if t <= z:
+            members.add(_discard(fam))
+        w = np.zeros(len(mean))
+        w[sorted(members)] = 1.0 / len(members)
+        return w
+
+    return rule
+
+
+def _null_fold_scores(fam, cell_folds, reps):
+    """The labelled rows' base rate (fitted on all of them) scored on each fold."""
+    y, kind = fam["_y"], fam["_kind"]
+    base = np.full(len(y), np.mean(y), dtype=float)
+    if kind == "clf":
+        base = np.clip(base, EPS, 1 - EPS)
+    loss = _row_loss(base, y, kind)
+    return np.array([-loss[cell_folds[r] == k].mean() for r in range(reps) for k in range(3)])
+
+
+def _gated_se(z, paired):
+    def rule(scores, loss, fam):
+        """The band plus the discarded source, the source dropped when the best mean fold
+        score beats the in-sample base rate's by more than z standard errors: the best's
+        (the band's own SE), or of the paired fold differences."""
+        mean, best, close = _band(scores)
+        null = _null_fold_scores(fam, fam["_folds"], scores.shape[1] // 3)
+        if paired:
+            d = scores[best] - null
+            se = d.std(ddof=1) / np.sqrt(len(d))
+        else:
+            se = np.nanstd(scores[best]) / np.sqrt(scores.shape[1])
+        members = set(close)
+        if not mean[best] - null.mean() > z * se:
+            members.add(_discard(fam))
+        w = np.zeros(len(mean))
+        w[sorted(members)] = 1.0 / len(members)
+        return w
+
+    return rule
+
+
+def _phi_anchor(on="band", floor=False):
+    def rule(scores, loss, fam):
+        """The band's average, mixed with the discarded source at weight Phi(-t), t the
+        band's (or the best's) paired t statistic against the labelled rows' base rate."""
+        from scipy.stats import norm
+
+        mean, best, close = _band(scores)
+        t = _null_t(loss, fam, close if on == "band" else [best])
+        a = float(norm.cdf(-t))
+        if floor:
+            a = max(a, 1.0 / (len(close) + 1))
+        w = np.zeros(len(mean))
+        w[close] = (1 - a) / len(close)
+        w[_discard(fam)] += a
+        return w
+
+    return rule
+
+
+def _few_minority(share=0.5):
+    def rule(scores, loss, fam):
+        """The band plus the discarded source (``AveragedSearchCV(anchor_weight="auto")``):
+        equal weights, except that when the labelled rows hold fewer rows of some class than
+        there are folds, the discarded source takes ``share`` and the rest of the band the
+        remainder."""
+        w = rule_band_union_discard(scores, loss, fam)
+        if fam["_kind"] != "clf" or np.bincount(fam["_y"].astype(int)).min() >= 3:
+            return w
+        _, _, close = _band(scores)
+        others = [i for i in close if i != _discard(fam)]
+        if not others:
+            return w
+        w = np.zeros(len(scores))
+        w[others] = (1 - share) / len(others)
+        w[_discard(fam)] = share
+        return w
+
+    return rule
+
+
+def _min_alpha(fn, alpha):
+    def rule(scores, loss, fam):
+        """``fn`` over the candidates whose ``alpha`` is at least ``alpha`` (and the rest)."""
+        keep = np.array([p.get("alpha", np.inf) >= alpha for p in fam["params"]])
+        masked = np.where(keep[:, None], scores, np.nan)
+        return fn(masked, loss, fam)
+
+    return rule
+
+
+def _logit(fn):
+    def rule(scores, loss, fam):
+        return fn(scores, loss, fam)
+
+    rule.space = "logit"
+    return rule
+
+
 RULES = {
+    "few-minority": (_few_minority(), 1),
+    "band+discard alpha>=1": (_min_alpha(rule_band_union_discard, 1.0), 1),
+    "band+discard alpha>=0.1": (_min_alpha(rule_band_union_discard, 0.1), 1),
+    "gate1": (_gated(1.0), 1),
+    "gate2": (_gated(2.0), 1),
+    "gate1 best": (_gated(1.0, on="best"), 1),
+    "gate2 best": (_gated(2.0, on="best"), 1),
+    "gate1 se": (_gated_se(1.0, False), 1),
+    "gate2 se": (_gated_se(2.0, False), 1),
+    "gate1 fold-paired": (_gated_se(1.0, True), 1),
+    "phi": (_phi_anchor(), 1),
+    "phi best": (_phi_anchor(on="best"), 1),
+    "phi floor": (_phi_anchor(floor=True), 1),
+    "band+discard logit": (_logit(rule_band_union_discard), 1),
+    "gate1 logit": (_logit(_gated(1.0)), 1),
     "line-balanced": (rule_line_balanced, 1),
     "pbma": (_pbma(1.0), 1),
     "pbma T2": (_pbma(2.0), 1),
@@ -416,6 +557,15 @@ def skill(pred, y, kind):
     return 1 - np.mean((pred - y) ** 2) / np.var(y)
 
 
+def _mix(w, pred, kind, space):
+    """The weighted average of the candidates' test predictions; with ``space="logit"`` a
+    classifier's probabilities are averaged as log-odds."""
+    if kind != "clf" or space != "logit":
+        return w @ pred
+    p = np.clip(pred, EPS, 1 - EPS)
+    return 1 / (1 + np.exp(-(w @ np.log(p / (1 - p)))))
+
+
 def evaluate(args):
     cells = []
     for path in args.files:
@@ -431,7 +581,7 @@ def evaluate(args):
     for cell in cells:
         y, kind = cell["y_test"], cell["kind"]
         for family, fam in cell["families"].items():
-            fam["_y"], fam["_kind"] = cell["y_labelled"], kind
+            fam["_y"], fam["_kind"], fam["_folds"] = cell["y_labelled"], kind, cell["folds"]
             res = results.setdefault((family, cell["task"], cell["n"]), {})
             res.setdefault("source-only", []).append(skill(fam["source"], y, kind))
             for rule, pred in fam["target_only"].items():
@@ -439,7 +589,7 @@ def evaluate(args):
             for name, (fn, reps) in rules.items():
                 scores, loss = fold_scores(fam, cell, reps)
                 w = fn(scores, loss, fam)
-                pred = w @ fam["pred"].astype(float)
+                pred = _mix(w, fam["pred"].astype(float), kind, getattr(fn, "space", "proba"))
                 res.setdefault(name, []).append(skill(pred, y, kind))
     baseline = args.baseline
     print(_goal_table(results, rules, baseline))

@@ -9,10 +9,10 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone,
 from sklearn.metrics import accuracy_score, log_loss, make_scorer, r2_score
 from sklearn.model_selection import GridSearchCV, ParameterGrid
 from sklearn.utils import get_tags
-from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import has_fit_parameter, validate_data
 
-from skxfer._domain import is_masked
+from skxfer._domain import domain_masks, is_masked
 from skxfer.model_selection._split import TargetKFold
 from skxfer.utils._validation import check_fitted_rows
 
@@ -58,6 +58,13 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         Parameter settings (applied to a clone of ``estimator``) that are always in the
         average, scored or not. E.g. ``{"source_scale": 0.0}`` for an
         :class:`~skxfer.warm_start.XGBTransferClassifier`: boosting on the target rows alone.
+    anchor_weight : "auto" or float in [0, 1], default="auto"
+        The anchors' share of the average, split equally among them; the band's other
+        members share the rest equally. ``"auto"``: every member weighs the same, except
+        that a classifier's anchors take half when the labelled rows hold fewer rows of
+        some class than there are folds. Then some fold is scored on one class only, and
+        the cross-validation rests on one or two rows to rank the candidates, so it gets
+        no more say than the anchors. Ignored without ``anchor``.
     n_jobs : int or None, default=None
         Parallel jobs of the grid search.
 
@@ -79,7 +86,7 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
     estimators_ : list of estimator objects
         The members, each fitted on all rows.
     weights_ : ndarray of shape (n_members,)
-        The weight of each member in the average (equal, summing to 1).
+        The weight of each member in the average (summing to 1; see ``anchor_weight``).
     classes_ : ndarray of shape (n_classes,)
         Class labels (classifiers only).
     n_splits_ : int
@@ -102,7 +109,11 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
     on average over the tasks at every number of target labels from 10 to all, for XGBoost
     and for the linear models; the single best mean, or the least change within the band,
     does not. The anchor is a fixed hedge: where the source is excellent and 10 labels are
-    all there is, it costs a little (about 0.02 of skill on the Amazon tasks).
+    all there is, it costs a little (about 0.02 of skill on the Amazon tasks). Where a
+    class has one or two labelled rows (Switzerland's 10 labels hold one patient without
+    heart disease), the cross-validation ranks the candidates on those rows alone, and the
+    ``"auto"`` anchor weight of one half is what keeps the average near the target-only
+    model when the source misleads.
 
     Examples
     --------
@@ -128,11 +139,21 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         "cv": ["cv_object"],
         "n_se": [Interval(Real, 0, None, closed="left")],
         "anchor": [None, dict, list],
+        "anchor_weight": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both")],
         "n_jobs": [Integral, None],
     }
 
     def __init__(
-        self, estimator, param_grid, *, scoring=None, cv=None, n_se=1.0, anchor=None, n_jobs=None
+        self,
+        estimator,
+        param_grid,
+        *,
+        scoring=None,
+        cv=None,
+        n_se=1.0,
+        anchor=None,
+        anchor_weight="auto",
+        n_jobs=None,
     ):
         self.estimator = estimator
         self.param_grid = param_grid
@@ -140,6 +161,7 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.cv = cv
         self.n_se = n_se
         self.anchor = anchor
+        self.anchor_weight = anchor_weight
         self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -224,9 +246,11 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         close = np.flatnonzero(np.nan_to_num(mean, nan=-np.inf) >= mean[best] - self.n_se * se)
         band = close[np.argsort(-mean[close], kind="stable")]
         members = [results["params"][i] for i in band]
+        is_anchor = [any(_same(m, a) for a in anchors) for m in members]
         for setting in anchors:
             if not any(_same(setting, m) for m in members):
                 members.append(setting)
+                is_anchor.append(True)
         self.cv_results_ = results
         self.n_splits_ = search.n_splits_
         self.best_index_ = best
@@ -240,7 +264,9 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
             else clone(self.estimator).set_params(**m).fit(X, y, **params)
             for m in members
         ]
-        self.weights_ = np.full(len(members), 1.0 / len(members))
+        self.weights_ = _weights(
+            np.asarray(is_anchor), self._anchor_share(y, sample_domain, search.n_splits_)
+        )
         if is_classifier(self.estimator):
             self.classes_ = self.estimators_[0].classes_
             for est in self.estimators_[1:]:
@@ -344,6 +370,21 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
             labels=np.unique(labels),
         )
 
+    def _anchor_share(self, y, sample_domain, n_splits):
+        """The anchors' total weight, or None for equal weights."""
+        if self.anchor_weight != "auto":
+            return float(self.anchor_weight)
+        if not is_classifier(self.estimator):
+            return None
+        labels = np.asarray(y)
+        if sample_domain is not None:  # the folds score the labelled target rows
+            masks = domain_masks(
+                y, sample_domain, len(labels), require_source=False, require_target=False
+            )
+            labels = labels[masks.labelled_target]
+        _, counts = np.unique(labels, return_counts=True)
+        return 0.5 if len(counts) and counts.min() < n_splits else None
+
     def _anchors(self):
         if self.anchor is None:
             return []
@@ -365,6 +406,16 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
 
     def _check_X(self, X):
         check_fitted_rows(self, X)
+
+
+def _weights(is_anchor, share):
+    """Equal weights, or the anchors' ``share`` split among them and the rest among the
+    others (all to one side when the other is empty)."""
+    n = len(is_anchor)
+    n_anchor = int(is_anchor.sum())
+    if share is None or n_anchor in (0, n):
+        return np.full(n, 1.0 / n)
+    return np.where(is_anchor, share / n_anchor, (1.0 - share) / (n - n_anchor))
 
 
 def _first_params(param_grid):

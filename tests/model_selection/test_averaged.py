@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.metrics import log_loss
 from sklearn.model_selection import GridSearchCV
@@ -165,3 +166,66 @@ def test_log_loss_scores_folds_that_hold_one_class():
         plain = GridSearchCV(TransferLogisticRegression(), grid, scoring="neg_log_loss", cv=cv)
         plain.fit(X, y, groups=domain, sample_domain=domain)
     assert not np.isfinite(plain.cv_results_["mean_test_score"]).any()
+
+
+def _one_negative(n_target=12, seed=0):
+    """Target rows holding a single negative, under a source that separates the classes."""
+    rng = np.random.RandomState(seed)
+    Xs, Xt = rng.normal(size=(200, 3)), rng.normal(size=(n_target, 3))
+    ys = (Xs[:, 0] > 0).astype(int)
+    yt = np.ones(n_target, dtype=int)
+    yt[0] = 0
+    return pack(Xs, ys, Xt, yt), Xt
+
+
+def test_anchor_weight_auto_gives_anchors_half_when_a_class_has_fewer_rows_than_folds():
+    (X, y, domain), Xt = _one_negative()
+    grid = {"alpha": [100.0, 10.0, 1.0]}
+    anchor = {"alpha": 0.0, "shrinkage": 10.0}
+    search = AveragedSearchCV(
+        TransferLogisticRegression(), grid, scoring="neg_log_loss", cv=3, n_se=1e6, anchor=anchor
+    ).fit(X, y, sample_domain=domain)
+    # the source's 200 rows hold both classes in plenty: only the target rows count
+    assert len(search.estimators_) == 4
+    np.testing.assert_allclose(search.weights_, [1 / 6, 1 / 6, 1 / 6, 1 / 2])
+    by_hand = sum(w * e.predict_proba(Xt) for w, e in zip(search.weights_, search.estimators_))
+    np.testing.assert_allclose(search.predict_proba(Xt), by_hand)
+    # with three or more rows of each class the weights are equal again
+    (X2, y2, d2), _ = _one_negative(n_target=30)
+    y2[-30:-20] = 0
+    equal = clone_fit(search, X2, y2, d2)
+    np.testing.assert_allclose(equal.weights_, 1 / 4)
+
+
+def clone_fit(search, X, y, domain, **params):
+    return clone(search).set_params(**params).fit(X, y, sample_domain=domain)
+
+
+def test_anchor_weight_float_is_the_anchors_share():
+    (X, y, domain), _, _ = _stacked()
+    grid = {"alpha": [100.0, 10.0, 1.0]}
+    anchors = [{"alpha": 0.0, "shrinkage": 1.0}, {"alpha": 0.0, "shrinkage": 10.0}]
+    search = AveragedSearchCV(
+        TransferLogisticRegression(),
+        grid,
+        scoring="neg_log_loss",
+        n_se=1e6,
+        anchor=anchors,
+        anchor_weight=0.2,
+    ).fit(X, y, sample_domain=domain)
+    np.testing.assert_allclose(search.weights_, [0.8 / 3] * 3 + [0.1, 0.1])
+    # an anchor inside the band still counts as an anchor
+    inside = clone_fit(search, X, y, domain, anchor=[{"alpha": 100.0}], anchor_weight=0.5)
+    assert len(inside.member_params_) == 3
+    expected = [0.5 if m == {"alpha": 100.0} else 0.25 for m in inside.member_params_]
+    np.testing.assert_allclose(inside.weights_, expected)
+    # a regressor's "auto" weights are equal
+    rng = np.random.RandomState(1)
+    Xs, Xt = rng.normal(size=(100, 3)), rng.normal(size=(12, 3))
+    Xr, yr, dr = pack(Xs, Xs @ [1.0, 2.0, 0.0], Xt, Xt @ [1.0, 1.5, 0.5])
+    reg = AveragedSearchCV(
+        TransferRidge(), {"alpha": [10.0, 1.0]}, n_se=1e6, cv=3, anchor={"alpha": 1e3}
+    ).fit(Xr, yr, sample_domain=dr)
+    np.testing.assert_allclose(reg.weights_, 1 / 3)
+    with pytest.raises(ValueError, match="anchor_weight"):
+        clone_fit(search, X, y, domain, anchor_weight=1.5)
