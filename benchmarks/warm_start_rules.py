@@ -473,16 +473,66 @@ def _few_minority(share=0.5):
         equal weights, except that when the labelled rows hold fewer rows of some class than
         there are folds, the discarded source takes ``share`` and the rest of the band the
         remainder."""
-        w = rule_band_union_discard(scores, loss, fam)
+        mean, _, close = _band(scores)
+        d = _discard(fam)
+        members = sorted(set(close) | {d})
+        w = np.zeros(len(scores))
+        w[members] = 1.0 / len(members)
         if fam["_kind"] != "clf" or np.bincount(fam["_y"].astype(int)).min() >= 3:
             return w
-        _, _, close = _band(scores)
-        others = [i for i in close if i != _discard(fam)]
+        others = [i for i in close if i != d]
         if not others:
             return w
         w = np.zeros(len(scores))
         w[others] = (1 - share) / len(others)
-        w[_discard(fam)] = share
+        w[d] = share
+        return w
+
+    return rule
+
+
+def _no_gain(share, minority=0.5, z=0.0):
+    def rule(scores, loss, fam):
+        """The band plus the discarded source; the source takes ``share`` when the best mean
+        fold score does not beat the in-sample base rate's by more than z of the best's
+        standard errors, and ``minority`` when a class has fewer rows than folds."""
+        mean, best, close = _band(scores)
+        null = _null_fold_scores(fam, fam["_folds"], scores.shape[1] // 3)
+        se = np.nanstd(scores[best]) / np.sqrt(scores.shape[1])
+        a = None
+        if fam["_kind"] == "clf" and np.bincount(fam["_y"].astype(int)).min() < 3:
+            a = minority
+        if not mean[best] - null.mean() > z * se:
+            a = max(a or 0.0, share)
+        others = [i for i in close if i != _discard(fam)]
+        if a is None or not others:
+            return rule_band_union_discard(scores, loss, fam)
+        w = np.zeros(len(scores))
+        w[others] = (1 - a) / len(others)
+        w[_discard(fam)] = a
+        return w
+
+    return rule
+
+
+def _bookends(a_lc, a_d, minority=None):
+    def rule(scores, loss, fam):
+        """``a_lc`` on the band's least change of the source, ``a_d`` on the discarded
+        source, the rest on the band's average (``minority``: the discarded source's weight
+        when a class has fewer rows than folds)."""
+        mean, _, close = _band(scores)
+        d = a_d
+        if (
+            minority is not None
+            and fam["_kind"] == "clf"
+            and np.bincount(fam["_y"].astype(int)).min() < 3
+        ):
+            d = minority
+        lc = int(close[0])
+        w = np.zeros(len(scores))
+        w[close] = (1 - a_lc - d) / len(close)
+        w[lc] += a_lc
+        w[_discard(fam)] += d
         return w
 
     return rule
@@ -508,6 +558,19 @@ def _logit(fn):
 
 RULES = {
     "few-minority": (_few_minority(), 1),
+    "few-minority 0.75": (_few_minority(0.75), 1),
+    "few-minority 1": (_few_minority(1.0), 1),
+    "thirds": (_bookends(1 / 3, 1 / 3), 1),
+    "thirds m": (_bookends(1 / 3, 1 / 3, 0.5), 1),
+    "lc/4 d/4": (_bookends(0.25, 0.25), 1),
+    "lc/4 d/4 m": (_bookends(0.25, 0.25, 0.5), 1),
+    "lc/2 d/4 m": (_bookends(0.5, 0.25, 0.5), 1),
+    "lc/4 d/8 m": (_bookends(0.25, 0.125, 0.5), 1),
+    "nogain 0.5": (_no_gain(0.5), 1),
+    "nogain 0.75": (_no_gain(0.75), 1),
+    "nogain 1": (_no_gain(1.0), 1),
+    "nogain 1 z1": (_no_gain(1.0, z=1.0), 1),
+    "nogain 0.5 z1": (_no_gain(0.5, z=1.0), 1),
     "band+discard alpha>=1": (_min_alpha(rule_band_union_discard, 1.0), 1),
     "band+discard alpha>=0.1": (_min_alpha(rule_band_union_discard, 0.1), 1),
     "gate1": (_gated(1.0), 1),
