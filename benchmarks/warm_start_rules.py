@@ -203,6 +203,41 @@ def _discard(fam):
     return fam["lines"].index("discard")
 
 
+def _band_plus(close, fam, size, discard=True):
+    """Equal weights on the band, and on the discarded source too when ``discard``."""
+    members = sorted(set(close) | ({_discard(fam)} if discard else set()))
+    w = np.zeros(size)
+    w[members] = 1.0 / len(members)
+    return w
+
+
+def _discard_takes(share, close, fam, size):
+    """The discarded source at ``share``, the band's other members sharing the rest (equal
+    weights on the band and the source where the band holds nothing else)."""
+    d = _discard(fam)
+    others = [i for i in close if i != d]
+    if not others:
+        return _band_plus(close, fam, size)
+    w = np.zeros(size)
+    w[others] = (1 - share) / len(others)
+    w[d] = share
+    return w
+
+
+def _few_of_a_class(fam):
+    """Whether a classifier's labelled rows hold fewer rows of some class than the 3 folds."""
+    return fam["_kind"] == "clf" and np.bincount(fam["_y"].astype(int)).min() < 3
+
+
+def _base_rate_loss(fam):
+    """Per-row loss of the labelled rows' own base rate (mean, for a regressor), in sample."""
+    y, kind = fam["_y"], fam["_kind"]
+    base = np.full(len(y), np.mean(y), dtype=float)
+    if kind == "clf":
+        base = np.clip(base, EPS, 1 - EPS)
+    return _row_loss(base, y, kind)
+
+
 def rule_best(scores, loss, fam):
     return _one_hot(int(np.argmax(_mean_score(scores))), len(scores))
 
@@ -305,11 +340,8 @@ def rule_band_discard(scores, loss, fam):
 
 
 def rule_band_union_discard(scores, loss, fam):
-    mean, _, close = _band(scores)
-    close = sorted(set(close) | {_discard(fam)})
-    w = np.zeros(len(mean))
-    w[close] = 1.0 / len(close)
-    return w
+    _, _, close = _band(scores)
+    return _band_plus(close, fam, len(scores))
 
 
 def rule_top3(scores, loss, fam):
@@ -359,12 +391,7 @@ def _band_anchor_within(k):
         """The band plus the discarded source when it is within k standard errors."""
         mean, best, close = _band(scores)
         se = np.nanstd(scores[best]) / np.sqrt(scores.shape[1])
-        members = set(close)
-        if mean[_discard(fam)] >= mean[best] - k * se:
-            members.add(_discard(fam))
-        w = np.zeros(len(mean))
-        w[sorted(members)] = 1.0 / len(members)
-        return w
+        return _band_plus(close, fam, len(mean), mean[_discard(fam)] >= mean[best] - k * se)
 
     return rule
 
@@ -390,10 +417,7 @@ def _null_t(loss, fam, members):
     oof = fam["oof"][members, :reps].astype(float).mean(axis=0)  # (reps, n)
     if not np.isfinite(oof).all():
         return -np.inf
-    base = np.full(len(y), np.mean(y), dtype=float)
-    if kind == "clf":
-        base = np.clip(base, EPS, 1 - EPS)
-    d = (_row_loss(base, y, kind)[None, :] - _row_loss(oof, y[None, :], kind)).mean(axis=0)
+    d = (_base_rate_loss(fam)[None, :] - _row_loss(oof, y[None, :], kind)).mean(axis=0)
     sd = d.std(ddof=1)
     if sd == 0:
         return 0.0
@@ -406,23 +430,14 @@ def _gated(z, on="band"):
         best) beats the labelled rows' base rate by more than z paired standard errors."""
         mean, best, close = _band(scores)
         t = _null_t(loss, fam, close if on == "band" else [best])
-        members = set(close)
-        if t <= z:
-            members.add(_discard(fam))
-        w = np.zeros(len(mean))
-        w[sorted(members)] = 1.0 / len(members)
-        return w
+        return _band_plus(close, fam, len(mean), t <= z)
 
     return rule
 
 
 def _null_fold_scores(fam, cell_folds, reps):
     """The labelled rows' base rate (fitted on all of them) scored on each fold."""
-    y, kind = fam["_y"], fam["_kind"]
-    base = np.full(len(y), np.mean(y), dtype=float)
-    if kind == "clf":
-        base = np.clip(base, EPS, 1 - EPS)
-    loss = _row_loss(base, y, kind)
+    loss = _base_rate_loss(fam)
     return np.array([-loss[cell_folds[r] == k].mean() for r in range(reps) for k in range(3)])
 
 
@@ -438,12 +453,7 @@ def _gated_se(z, paired):
             se = d.std(ddof=1) / np.sqrt(len(d))
         else:
             se = np.nanstd(scores[best]) / np.sqrt(scores.shape[1])
-        members = set(close)
-        if not mean[best] - null.mean() > z * se:
-            members.add(_discard(fam))
-        w = np.zeros(len(mean))
-        w[sorted(members)] = 1.0 / len(members)
-        return w
+        return _band_plus(close, fam, len(mean), not mean[best] - null.mean() > z * se)
 
     return rule
 
@@ -473,20 +483,10 @@ def _few_minority(share=0.5):
         equal weights, except that when the labelled rows hold fewer rows of some class than
         there are folds, the discarded source takes ``share`` and the rest of the band the
         remainder."""
-        mean, _, close = _band(scores)
-        d = _discard(fam)
-        members = sorted(set(close) | {d})
-        w = np.zeros(len(scores))
-        w[members] = 1.0 / len(members)
-        if fam["_kind"] != "clf" or np.bincount(fam["_y"].astype(int)).min() >= 3:
-            return w
-        others = [i for i in close if i != d]
-        if not others:
-            return w
-        w = np.zeros(len(scores))
-        w[others] = (1 - share) / len(others)
-        w[d] = share
-        return w
+        _, _, close = _band(scores)
+        if not _few_of_a_class(fam):
+            return _band_plus(close, fam, len(scores))
+        return _discard_takes(share, close, fam, len(scores))
 
     return rule
 
@@ -499,18 +499,12 @@ def _no_gain(share, minority=0.5, z=0.0):
         mean, best, close = _band(scores)
         null = _null_fold_scores(fam, fam["_folds"], scores.shape[1] // 3)
         se = np.nanstd(scores[best]) / np.sqrt(scores.shape[1])
-        a = None
-        if fam["_kind"] == "clf" and np.bincount(fam["_y"].astype(int)).min() < 3:
-            a = minority
+        a = minority if _few_of_a_class(fam) else None
         if not mean[best] - null.mean() > z * se:
             a = max(a or 0.0, share)
-        others = [i for i in close if i != _discard(fam)]
-        if a is None or not others:
-            return rule_band_union_discard(scores, loss, fam)
-        w = np.zeros(len(scores))
-        w[others] = (1 - a) / len(others)
-        w[_discard(fam)] = a
-        return w
+        if a is None:
+            return _band_plus(close, fam, len(scores))
+        return _discard_takes(a, close, fam, len(scores))
 
     return rule
 
@@ -521,13 +515,7 @@ def _bookends(a_lc, a_d, minority=None):
         source, the rest on the band's average (``minority``: the discarded source's weight
         when a class has fewer rows than folds)."""
         mean, _, close = _band(scores)
-        d = a_d
-        if (
-            minority is not None
-            and fam["_kind"] == "clf"
-            and np.bincount(fam["_y"].astype(int)).min() < 3
-        ):
-            d = minority
+        d = minority if minority is not None and _few_of_a_class(fam) else a_d
         lc = int(close[0])
         w = np.zeros(len(scores))
         w[close] = (1 - a_lc - d) / len(close)
