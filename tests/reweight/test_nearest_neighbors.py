@@ -23,7 +23,7 @@ def shift_4000():
 @pytest.fixture(scope="module")
 def fitted_4000(shift_4000):
     return {
-        seed: NearestNeighborsWeighter().fit(data.X, sample_domain=data.sample_domain)
+        seed: NearestNeighborsWeighter(random_state=0).fit(data.X, sample_domain=data.sample_domain)
         for seed, data in shift_4000.items()
     }
 
@@ -39,7 +39,7 @@ def test_weights_rank_like_the_true_ratio(seed, shift_4000, fitted_4000):
 
 def test_bias_correction_improves_the_ranking(shift_4000, fitted_4000):
     data = shift_4000[0]
-    plain = NearestNeighborsWeighter(bias_correction=False)
+    plain = NearestNeighborsWeighter(bias_correction=False, random_state=0)
     plain.fit(data.X, sample_domain=data.sample_domain)
     assert _spearman(fitted_4000[0].weights_, data) > _spearman(plain.weights_, data) + 0.01
 
