@@ -13,11 +13,15 @@ selection rule on the same fits, so rules are compared side by side at no extra 
 - ``ensemble``: the average of the candidates within one standard error of the best, and
   other rules listed in :data:`RULES`.
 
+``signals`` prints, per task and n, how the source's own record on the labelled rows (its
+paired t against their base rate) spreads over the draws, next to which baseline wins on test.
+
 Run from the repository root::
 
     python benchmarks/warm_start_rules.py collect --families xgboost --tasks heart:Hungary \\
         "heart:VA Long Beach" heart:Switzerland --repeats 3 --out results/rules_xgb_heart.pkl
     python benchmarks/warm_start_rules.py evaluate results/rules_xgb_heart.pkl
+    python benchmarks/warm_start_rules.py signals results/rules_xgb_heart.pkl
 """
 
 import argparse
@@ -104,6 +108,7 @@ def collect_cell(task_name, task, sources, n, seed, families, repeats):
             "oof": oof,
             "pred": pred,
             "source": _predict(source, X_test, kind),
+            "source_labelled": _predict(source, Xl, kind),
             "target_only": target_only,
         }
         for p in cell["families"][family]["params"]:
@@ -199,8 +204,9 @@ def _mean_score(scores):
 
 
 def _discard(fam):
-    """Index of the first candidate that discards the source."""
-    return fam["lines"].index("discard")
+    """Index of the candidate that discards the source: the first, unless a rule of
+    :func:`_chosen_discard` has picked another."""
+    return fam.get("_discard", fam["lines"].index("discard"))
 
 
 def _band_plus(close, fam, size, discard=True):
@@ -544,7 +550,197 @@ def _logit(fn):
     return rule
 
 
+def _paired_band(loss, n_se=1.0):
+    """Candidates within ``n_se`` paired standard errors of the best mean per-row loss (the
+    SE of each candidate's per-row loss differences to the best's)."""
+    flat = loss.reshape(len(loss), -1)
+    mean = -np.nanmean(flat, axis=1)
+    mean = np.where(np.isfinite(mean), mean, -np.inf)
+    best = int(np.argmax(mean))
+    diff = flat - flat[best]
+    se = np.nanstd(diff, axis=1, ddof=1) / np.sqrt(flat.shape[1] / max(1, loss.shape[1]))
+    return np.flatnonzero(mean >= mean[best] - n_se * np.nan_to_num(se, nan=0.0))
+
+
+def _paired_few_minority(reg_only, n_se=1.0):
+    def rule(scores, loss, fam):
+        """:func:`_few_minority` with the band of :func:`_paired_band` (for a regressor
+        only, with ``reg_only``)."""
+        if reg_only and fam["_kind"] == "clf":
+            return _few_minority()(scores, loss, fam)
+        close = _paired_band(loss, n_se)
+        if not _few_of_a_class(fam):
+            return _band_plus(close, fam, len(scores))
+        return _discard_takes(0.5, close, fam, len(scores))
+
+    return rule
+
+
+def _chosen_discard(fn, how, n_se=1.0, few_first=False):
+    def rule(scores, loss, fam):
+        """``fn`` with the discarded source's candidate chosen among those that discard it:
+        the best mean fold score (``how="best"``), or the first (most regularised) within
+        ``n_se`` SEs of that best (``how="lc"``); with ``few_first``, the first wherever a
+        class has fewer rows than folds."""
+        idx = [i for i, line in enumerate(fam["lines"]) if line == "discard"]
+        if few_first and _few_of_a_class(fam):
+            return fn(scores, loss, fam)
+        mean = _mean_score(scores[idx])
+        best = int(np.argmax(mean))
+        if how == "lc":
+            se = np.nanstd(scores[idx[best]]) / np.sqrt(scores.shape[1])
+            best = int(np.flatnonzero(mean >= mean[best] - n_se * se)[0])
+        fam["_discard"] = idx[best]
+        try:
+            return fn(scores, loss, fam)
+        finally:
+            del fam["_discard"]
+
+    return rule
+
+
+def _beats_discard_t(fam, loss, members):
+    """Paired t statistic of how much the average of ``members`` beats the discarded
+    source out of fold, per labelled row (> 0: the band does better than ignoring it)."""
+    y, kind = fam["_y"], fam["_kind"]
+    oof = fam["oof"][members, : loss.shape[1]].astype(float).mean(axis=0)
+    if not np.isfinite(oof).all() or not np.isfinite(loss[_discard(fam)]).all():
+        return -np.inf
+    return _paired_t((loss[_discard(fam)] - _row_loss(oof, y[None, :], kind)).mean(axis=0))
+
+
+def _fm_drop(z):
+    def rule(scores, loss, fam):
+        """``anchor_weight="auto"``, but where no class is short of rows and the band beats
+        the discarded source out of fold by more than ``z`` paired SEs, the band alone."""
+        _, _, close = _band(scores)
+        if _few_of_a_class(fam):
+            return _discard_takes(0.5, close, fam, len(scores))
+        others = [i for i in close if i != _discard(fam)]
+        drop = bool(others) and _beats_discard_t(fam, loss, others) > z
+        return _band_plus(close, fam, len(scores), discard=not drop)
+
+    return rule
+
+
+def _all_discards(scores, loss, fam):
+    """``anchor_weight="auto"`` with every candidate that discards the source as an anchor:
+    equal weights on the band and the anchors, or the anchors sharing half where a class
+    has fewer rows than folds."""
+    _, _, close = _band(scores)
+    anchors = [i for i, line in enumerate(fam["lines"]) if line == "discard"]
+    members = sorted(set(close) | set(anchors))
+    w = np.zeros(len(scores))
+    others = [i for i in members if i not in anchors]
+    if not _few_of_a_class(fam) or not others:
+        w[members] = 1.0 / len(members)
+        return w
+    w[anchors] = 0.5 / len(anchors)
+    w[others] = 0.5 / len(others)
+    return w
+
+
+def _paired_t(d):
+    """Paired t statistic of per-row differences (0 where they do not vary)."""
+    sd = d.std(ddof=1)
+    return 0.0 if not sd > 0 else float(d.mean() / (sd / np.sqrt(len(d))))
+
+
+def _source_t(fam, loss):
+    """Paired t statistic of how much the near-source candidate (the first, the least change)
+    beats, out of fold on the labelled rows, their own base rate scored in sample. The
+    candidate barely moves from the source, so this is the source's own record on rows it
+    never saw; the in-sample base rate is optimistic, which errs against the source."""
+    src = loss[0].mean(axis=0)
+    if not np.isfinite(src).all():
+        return -np.inf
+    return _paired_t(_base_rate_loss(fam) - src)
+
+
+def _gain_t(fam, loss, members):
+    """Paired t statistic of how much the average of ``members`` beats the near-source
+    candidate out of fold (> 0: the target rows improve on the source)."""
+    y, kind = fam["_y"], fam["_kind"]
+    oof = fam["oof"][members, : loss.shape[1]].astype(float).mean(axis=0)
+    if not np.isfinite(oof).all():
+        return -np.inf
+    return _paired_t((loss[0] - _row_loss(oof, y[None, :], kind)).mean(axis=0))
+
+
+def _source_t_brier(fam, loss):
+    """:func:`_source_t` with the squared error of the probabilities (bounded, so that one
+    confidently wrong row does not swamp the statistic)."""
+    y = fam["_y"].astype(float)
+    p = fam["oof"][0, : loss.shape[1]].astype(float).mean(axis=0)
+    if not np.isfinite(p).all():
+        return -np.inf
+    return _paired_t((np.mean(y) - y) ** 2 - (p - y) ** 2)
+
+
+def _source_trust(z, share, gain_z=None, soft=False, stat=None):
+    def rule(scores, loss, fam):
+        """``anchor_weight="auto"`` (:func:`_few_minority`), unless the near-source candidate
+        beats the labelled rows' base rate by more than ``z`` paired SEs (and, with
+        ``gain_z``, the band does not beat it by ``gain_z``): then it takes ``share`` (with
+        ``soft``, ``share * Phi(t - z)``) and the rest keeps its proportions."""
+        from scipy.stats import norm
+
+        base = _few_minority()(scores, loss, fam)
+        t = (stat or _source_t)(fam, loss)
+        a = share * float(norm.cdf(t - z)) if soft else share * (t > z)
+        if gain_z is not None and a > 0:
+            _, _, close = _band(scores)
+            members = sorted(set(close) | {_discard(fam)})
+            if _gain_t(fam, loss, members) > gain_z:
+                a = 0.0
+        w = (1 - a) * base
+        w[0] += a
+        return w
+
+    return rule
+
+
 RULES = {
+    "fm all-discards": (_all_discards, 1),
+    "lc3 paired reg": (_chosen_discard(_paired_few_minority(True), "lc", 3.0, few_first=True), 1),
+    "lc3 paired reg 0.5": (
+        _chosen_discard(_paired_few_minority(True, 0.5), "lc", 3.0, few_first=True),
+        1,
+    ),
+    "fm lc-discard nofew": (_chosen_discard(_few_minority(), "lc", few_first=True), 1),
+    "fm lc2-discard nofew": (_chosen_discard(_few_minority(), "lc", 2.0, few_first=True), 1),
+    "fm lc2-discard": (_chosen_discard(_few_minority(), "lc", 2.0), 1),
+    "fm lc3-discard nofew": (_chosen_discard(_few_minority(), "lc", 3.0, few_first=True), 1),
+    "brier z2 1/2": (_source_trust(2.0, 0.5, stat=_source_t_brier), 1),
+    "brier z2 3/4": (_source_trust(2.0, 0.75, stat=_source_t_brier), 1),
+    "brier z2 1": (_source_trust(2.0, 1.0, stat=_source_t_brier), 1),
+    "brier z3 1": (_source_trust(3.0, 1.0, stat=_source_t_brier), 1),
+    "brier z2 3/4 g0": (_source_trust(2.0, 0.75, 0.0, stat=_source_t_brier), 1),
+    "brier z2 1 g0": (_source_trust(2.0, 1.0, 0.0, stat=_source_t_brier), 1),
+    "brier z3 1 g0": (_source_trust(3.0, 1.0, 0.0, stat=_source_t_brier), 1),
+    "fm drop1": (_fm_drop(1.0), 1),
+    "fm drop2": (_fm_drop(2.0), 1),
+    "fm drop3": (_fm_drop(3.0), 1),
+    "fm best-discard": (_chosen_discard(_few_minority(), "best"), 1),
+    "fm lc-discard": (_chosen_discard(_few_minority(), "lc"), 1),
+    "trust z2 1/2 g0 lc-discard": (_chosen_discard(_source_trust(2.0, 0.5, 0.0), "lc"), 1),
+    "trust z2 1/2 g0 best-discard": (_chosen_discard(_source_trust(2.0, 0.5, 0.0), "best"), 1),
+    "trust z2 1/2 g0": (_source_trust(2.0, 0.5, 0.0), 1),
+    "paired": (_paired_few_minority(False), 1),
+    "paired reg": (_paired_few_minority(True), 1),
+    "paired reg 2": (_paired_few_minority(True, 2.0), 1),
+    "paired reg 0.5": (_paired_few_minority(True, 0.5), 1),
+    "trust z2 1/2": (_source_trust(2.0, 0.5), 1),
+    "trust z2 3/4": (_source_trust(2.0, 0.75), 1),
+    "trust z2 1": (_source_trust(2.0, 1.0), 1),
+    "trust z1 1/2": (_source_trust(1.0, 0.5), 1),
+    "trust z3 3/4": (_source_trust(3.0, 0.75), 1),
+    "trust z2 3/4 g0": (_source_trust(2.0, 0.75, 0.0), 1),
+    "trust z2 3/4 g1": (_source_trust(2.0, 0.75, 1.0), 1),
+    "trust z2 1 g1": (_source_trust(2.0, 1.0, 1.0), 1),
+    "trust z1 1 g0": (_source_trust(1.0, 1.0, 0.0), 1),
+    "trust soft z2 1": (_source_trust(2.0, 1.0, soft=True), 1),
+    "trust soft z2 1 g1": (_source_trust(2.0, 1.0, 1.0, soft=True), 1),
     "few-minority": (_few_minority(), 1),
     "few-minority 0.75": (_few_minority(0.75), 1),
     "few-minority 1": (_few_minority(1.0), 1),
@@ -708,6 +904,66 @@ def _per_task_table(results, rules, baseline):
     return markdown_table(["family", "task", "n", "target-only", "source-only", *rules], rows)
 
 
+def signals(args):
+    """Per family, task and n: which baseline is better on the test half, and how the source's
+    own record on the labelled rows (the paired t statistic of its log-loss, or squared
+    error, against the rows' in-sample base rate) spreads over the draws. Where the spreads
+    of tasks with opposite better baselines overlap, no threshold on it can tell them apart."""
+    cells = []
+    for path in args.files:
+        cells += pickle.loads(Path(path).read_bytes())["cells"]
+    ns = [n if n == "all" else int(n) for n in args.n]
+    draws = {}  # (family, task, n) -> [(t, few, source skill, target skill, rule skill)]
+    for cell in cells:
+        if cell["n"] not in ns:
+            continue
+        y, kind = cell["y_test"], cell["kind"]
+        for family, fam in cell["families"].items():
+            fam["_y"], fam["_kind"], fam["_folds"] = cell["y_labelled"], kind, cell["folds"]
+            scores, loss = fold_scores(fam, cell, 1)
+            own = _row_loss(fam["source_labelled"].astype(float), fam["_y"], kind)
+            w = RULES[args.rule][0](scores, loss, fam)
+            draws.setdefault((family, cell["task"], cell["n"]), []).append(
+                (
+                    _paired_t(_base_rate_loss(fam) - own),
+                    _few_of_a_class(fam),
+                    skill(fam["source"], y, kind),
+                    skill(fam["target_only"][args.baseline.split("(")[-1].rstrip(")")], y, kind),
+                    skill(w @ fam["pred"].astype(float), y, kind),
+                )
+            )
+    rows = []
+    for key in sorted(draws, key=lambda k: (k[0], str(k[2]), k[1])):
+        t, few, src, tgt, ours = map(np.array, zip(*draws[key]))
+        better = src if src.mean() > tgt.mean() else tgt
+        d = ours - better
+        se = d.std(ddof=1) / np.sqrt(len(d))
+        low = ~few & (t < 1)
+        rows.append(
+            [
+                key[0],
+                key[1],
+                str(key[2]),
+                "source" if better is src else "target",
+                f"{t.min():.1f} / {np.median(t):.1f} / {t.max():.1f}",
+                f"{few.sum()}/{len(t)}",
+                f"{d.mean():+.3f} ± {se:.3f}{' !' if d.mean() < -se else ''}",
+                f"{low.sum()}: {d[low].mean():+.3f}" if low.any() else "0",
+            ]
+        )
+    headers = [
+        "family",
+        "task",
+        "n",
+        "better baseline",
+        "source t min / median / max",
+        "draws with a class < 3 rows",
+        f"{args.rule} − better",
+        "draws t < 1 (no short class): their mean",
+    ]
+    print(markdown_table(headers, rows))
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -724,8 +980,13 @@ def main(argv=None):
     e.add_argument("--rules", nargs="+")
     e.add_argument("--baseline", default="target-only (least-change)")
     e.add_argument("--per-task", action="store_true", help="also one row per task and n")
+    g = sub.add_parser("signals", help="how the source's record on the labelled rows spreads")
+    g.add_argument("files", nargs="+")
+    g.add_argument("--n", nargs="+", default=["10", "30"])
+    g.add_argument("--rule", default="few-minority")
+    g.add_argument("--baseline", default="target-only (least-change)")
     args = p.parse_args(argv)
-    return collect(args) if args.command == "collect" else evaluate(args)
+    return {"collect": collect, "evaluate": evaluate, "signals": signals}[args.command](args)
 
 
 if __name__ == "__main__":
