@@ -275,16 +275,21 @@ def rule_ensemble(scores, loss, fam):
     return w
 
 
-def rule_paired_least_change(scores, loss, fam):
-    """Within one paired standard error (per-row loss differences to the best)."""
+def _paired_band(loss, n_se=1.0):
+    """Candidates within ``n_se`` paired standard errors of the best mean per-row loss (the
+    SE of each candidate's per-row loss differences to the best's)."""
     flat = loss.reshape(len(loss), -1)
     mean = -np.nanmean(flat, axis=1)
     mean = np.where(np.isfinite(mean), mean, -np.inf)
     best = int(np.argmax(mean))
     diff = flat - flat[best]
     se = np.nanstd(diff, axis=1) / np.sqrt(flat.shape[1] / max(1, loss.shape[1]))
-    close = np.flatnonzero(mean >= mean[best] - se)
-    return _one_hot(int(close[0]), len(mean))
+    return np.flatnonzero(mean >= mean[best] - n_se * se)
+
+
+def rule_paired_least_change(scores, loss, fam):
+    """Within one paired standard error (per-row loss differences to the best)."""
+    return _one_hot(int(_paired_band(loss)[0]), len(loss))
 
 
 def _greedy_stack(loss, fam, start=None, rounds=10):
@@ -413,21 +418,36 @@ def rule_line_balanced(scores, loss, fam):
     return w / w.sum()
 
 
+def _paired_t(d):
+    """Paired t statistic of per-row differences (0 where they do not vary)."""
+    sd = d.std(ddof=1)
+    return 0.0 if not sd > 0 else float(d.mean() / (sd / np.sqrt(len(d))))
+
+
+def _members_loss(fam, loss, members):
+    """Per-row out-of-fold loss (mean over the repeats) of the average of ``members``'
+    predictions, or None where some of them failed."""
+    oof = fam["oof"][members, : loss.shape[1]].astype(float).mean(axis=0)  # (reps, n)
+    if not np.isfinite(oof).all():
+        return None
+    return _row_loss(oof, fam["_y"][None, :], fam["_kind"]).mean(axis=0)
+
+
+def _beats_t(fam, loss, members, reference):
+    """Paired t statistic of how much the average of ``members`` beats, out of fold, the
+    per-row loss ``reference`` (> 0: it does better), -inf where a member failed."""
+    ours = _members_loss(fam, loss, members)
+    if ours is None or not np.isfinite(reference).all():
+        return -np.inf
+    return _paired_t(reference - ours)
+
+
 def _null_t(loss, fam, members):
     """Paired t statistic of how much the average of ``members`` beats, out of fold, the
     labelled rows' own base rate (mean, for a regressor) scored in sample: > 0 where the
     cross-validation shows the searched models know more than the base rate. The in-sample
     base rate is optimistic, which errs toward keeping the anchor."""
-    y, kind = fam["_y"], fam["_kind"]
-    reps = loss.shape[1]
-    oof = fam["oof"][members, :reps].astype(float).mean(axis=0)  # (reps, n)
-    if not np.isfinite(oof).all():
-        return -np.inf
-    d = (_base_rate_loss(fam)[None, :] - _row_loss(oof, y[None, :], kind)).mean(axis=0)
-    sd = d.std(ddof=1)
-    if sd == 0:
-        return 0.0
-    return float(d.mean() / (sd / np.sqrt(len(d))))
+    return _beats_t(fam, loss, members, _base_rate_loss(fam))
 
 
 def _gated(z, on="band"):
@@ -483,13 +503,13 @@ def _phi_anchor(on="band", floor=False):
     return rule
 
 
-def _few_minority(share=0.5):
+def _few_minority(share=0.5, band=None):
     def rule(scores, loss, fam):
         """The band plus the discarded source (``AveragedSearchCV(anchor_weight="auto")``):
         equal weights, except that when the labelled rows hold fewer rows of some class than
         there are folds, the discarded source takes ``share`` and the rest of the band the
-        remainder."""
-        _, _, close = _band(scores)
+        remainder. ``band(scores, loss, fam)`` draws another band than the one-SE one."""
+        close = _band(scores)[2] if band is None else band(scores, loss, fam)
         if not _few_of_a_class(fam):
             return _band_plus(close, fam, len(scores))
         return _discard_takes(share, close, fam, len(scores))
@@ -550,30 +570,16 @@ def _logit(fn):
     return rule
 
 
-def _paired_band(loss, n_se=1.0):
-    """Candidates within ``n_se`` paired standard errors of the best mean per-row loss (the
-    SE of each candidate's per-row loss differences to the best's)."""
-    flat = loss.reshape(len(loss), -1)
-    mean = -np.nanmean(flat, axis=1)
-    mean = np.where(np.isfinite(mean), mean, -np.inf)
-    best = int(np.argmax(mean))
-    diff = flat - flat[best]
-    se = np.nanstd(diff, axis=1, ddof=1) / np.sqrt(flat.shape[1] / max(1, loss.shape[1]))
-    return np.flatnonzero(mean >= mean[best] - n_se * np.nan_to_num(se, nan=0.0))
-
-
 def _paired_few_minority(reg_only, n_se=1.0):
-    def rule(scores, loss, fam):
-        """:func:`_few_minority` with the band of :func:`_paired_band` (for a regressor
-        only, with ``reg_only``)."""
-        if reg_only and fam["_kind"] == "clf":
-            return _few_minority()(scores, loss, fam)
-        close = _paired_band(loss, n_se)
-        if not _few_of_a_class(fam):
-            return _band_plus(close, fam, len(scores))
-        return _discard_takes(0.5, close, fam, len(scores))
+    """:func:`_few_minority` with the band of :func:`_paired_band` (for a regressor only,
+    with ``reg_only``)."""
 
-    return rule
+    def band(scores, loss, fam):
+        if reg_only and fam["_kind"] == "clf":
+            return _band(scores)[2]
+        return _paired_band(loss, n_se)
+
+    return _few_minority(band=band)
 
 
 def _chosen_discard(fn, how, n_se=1.0, few_first=False):
@@ -599,16 +605,6 @@ def _chosen_discard(fn, how, n_se=1.0, few_first=False):
     return rule
 
 
-def _beats_discard_t(fam, loss, members):
-    """Paired t statistic of how much the average of ``members`` beats the discarded
-    source out of fold, per labelled row (> 0: the band does better than ignoring it)."""
-    y, kind = fam["_y"], fam["_kind"]
-    oof = fam["oof"][members, : loss.shape[1]].astype(float).mean(axis=0)
-    if not np.isfinite(oof).all() or not np.isfinite(loss[_discard(fam)]).all():
-        return -np.inf
-    return _paired_t((loss[_discard(fam)] - _row_loss(oof, y[None, :], kind)).mean(axis=0))
-
-
 def _fm_drop(z):
     def rule(scores, loss, fam):
         """``anchor_weight="auto"``, but where no class is short of rows and the band beats
@@ -617,7 +613,7 @@ def _fm_drop(z):
         if _few_of_a_class(fam):
             return _discard_takes(0.5, close, fam, len(scores))
         others = [i for i in close if i != _discard(fam)]
-        drop = bool(others) and _beats_discard_t(fam, loss, others) > z
+        drop = bool(others) and _beats_t(fam, loss, others, loss[_discard(fam)].mean(0)) > z
         return _band_plus(close, fam, len(scores), discard=not drop)
 
     return rule
@@ -640,12 +636,6 @@ def _all_discards(scores, loss, fam):
     return w
 
 
-def _paired_t(d):
-    """Paired t statistic of per-row differences (0 where they do not vary)."""
-    sd = d.std(ddof=1)
-    return 0.0 if not sd > 0 else float(d.mean() / (sd / np.sqrt(len(d))))
-
-
 def _source_t(fam, loss):
     """Paired t statistic of how much the near-source candidate (the first, the least change)
     beats, out of fold on the labelled rows, their own base rate scored in sample. The
@@ -655,16 +645,6 @@ def _source_t(fam, loss):
     if not np.isfinite(src).all():
         return -np.inf
     return _paired_t(_base_rate_loss(fam) - src)
-
-
-def _gain_t(fam, loss, members):
-    """Paired t statistic of how much the average of ``members`` beats the near-source
-    candidate out of fold (> 0: the target rows improve on the source)."""
-    y, kind = fam["_y"], fam["_kind"]
-    oof = fam["oof"][members, : loss.shape[1]].astype(float).mean(axis=0)
-    if not np.isfinite(oof).all():
-        return -np.inf
-    return _paired_t((loss[0] - _row_loss(oof, y[None, :], kind)).mean(axis=0))
 
 
 def _source_t_brier(fam, loss):
@@ -691,7 +671,7 @@ def _source_trust(z, share, gain_z=None, soft=False, stat=None):
         if gain_z is not None and a > 0:
             _, _, close = _band(scores)
             members = sorted(set(close) | {_discard(fam)})
-            if _gain_t(fam, loss, members) > gain_z:
+            if _beats_t(fam, loss, members, loss[0].mean(axis=0)) > gain_z:
                 a = 0.0
         w = (1 - a) * base
         w[0] += a
@@ -928,7 +908,7 @@ def signals(args):
                     _paired_t(_base_rate_loss(fam) - own),
                     _few_of_a_class(fam),
                     skill(fam["source"], y, kind),
-                    skill(fam["target_only"][args.baseline.split("(")[-1].rstrip(")")], y, kind),
+                    skill(fam["target_only"][args.target_only], y, kind),
                     skill(w @ fam["pred"].astype(float), y, kind),
                 )
             )
@@ -984,7 +964,7 @@ def main(argv=None):
     g.add_argument("files", nargs="+")
     g.add_argument("--n", nargs="+", default=["10", "30"])
     g.add_argument("--rule", default="few-minority")
-    g.add_argument("--baseline", default="target-only (least-change)")
+    g.add_argument("--target-only", default="least-change", choices=["best", "least-change"])
     args = p.parse_args(argv)
     return {"collect": collect, "evaluate": evaluate, "signals": signals}[args.command](args)
 
