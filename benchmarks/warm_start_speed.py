@@ -58,39 +58,36 @@ def timing_calls(owner, name, times):
         setattr(owner, name, original)
 
 
-def own_time(mine, owner, name, repeat):
-    """The wrapper's own time, as a fraction of the native call it makes: over ``repeat``
-    fits, the median of (fit time - time inside ``owner.name``) / that inside time. Both
-    come from the same fit, so a machine that speeds up or slows down between two
-    separately timed calls does not enter."""
-    shares = []
-    for _ in range(repeat):
-        inside = []
-        with timing_calls(owner, name, inside):
-            start = time.perf_counter()
-            mine()
-            total = time.perf_counter() - start
-        shares.append((total - sum(inside)) / sum(inside))
-    return float(np.median(shares))
-
-
-def best_times(mine, native, repeat):
+def best_times(mine, native, repeat, inside=None):
     """Best of ``repeat`` for ``mine``, for ``native`` (None: not timed) and for ``native``
     again, the three run in turn so that a drift of the machine's speed touches them alike.
     The two native timings of the same call show how far apart two measurements of one
-    thing fall: the noise floor the overhead is read against."""
+    thing fall: the noise floor the overhead is read against.
+
+    With ``inside=(owner, name)``, each fit of ``mine`` also times its calls of
+    ``owner.name`` (the native call it makes), and the last value returned is the wrapper's
+    own time as a fraction of that: the median over the fits of (fit time - time inside)
+    / time inside. Both come from the same fit, so a drift of the machine's speed between
+    two separately timed calls does not enter. Otherwise it is None."""
     arms = [("mine", mine), ("native", native), ("again", native)]
     times = {name: [] for name, _ in arms}
+    shares = []
     for _ in range(repeat):
         for name, fn in arms:
             if fn is None:
                 continue
-            start = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - start)
+            calls = []
+            timer = timing_calls(*inside, calls) if inside and name == "mine" else None
+            with timer or contextlib.nullcontext():
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
+            if calls:
+                shares.append((times[name][-1] - sum(calls)) / sum(calls))
+    own = float(np.median(shares)) if shares else None
     if native is None:
-        return min(times["mine"]), None, None
-    return min(times["mine"]), min(times["native"]), min(times["again"])
+        return min(times["mine"]), None, None, own
+    return min(times["mine"]), min(times["native"]), min(times["again"]), own
 
 
 def xgboost_rows(Xs, ys, targets, args):
@@ -145,8 +142,8 @@ def xgboost_rows(Xs, ys, targets, args):
             ("refresh_continue, 'auto'", ours(strategy="refresh_continue"), None),
         ]
         for label, mine, native in cases:
-            t_mine, t_native, t_again = best_times(mine, native, args.repeat)
-            own = own_time(mine, xgb, "train", args.repeat) if native is native_continue else None
+            inside = (xgb, "train") if native is native_continue else None
+            t_mine, t_native, t_again, own = best_times(mine, native, args.repeat, inside)
             rows.append(("XGBoost", label, n, t_mine, t_native, t_again, own))
             print(f"  xgboost {label} n={n}: {t_mine:.3f} s vs {t_native}", flush=True)
     return rows
@@ -193,10 +190,8 @@ def catboost_rows(Xs, ys, targets, args):
             ("refresh_continue, 'auto'", ours(strategy="refresh_continue"), None),
         ]
         for label, mine, native in cases:
-            t_mine, t_native, t_again = best_times(mine, native, args.repeat)
-            own = (
-                own_time(mine, catboost.CatBoostClassifier, "fit", args.repeat) if native else None
-            )
+            inside = (catboost.CatBoostClassifier, "fit") if native else None
+            t_mine, t_native, t_again, own = best_times(mine, native, args.repeat, inside)
             rows.append(("CatBoost", label, n, t_mine, t_native, t_again, own))
             print(f"  catboost {label} n={n}: {t_mine:.3f} s vs {t_native}", flush=True)
     return rows
