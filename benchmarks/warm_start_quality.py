@@ -16,10 +16,12 @@ second half is the test set. On each draw:
   source dropped) for boosted trees; ``transfer`` for the linear model), its settings chosen
   by GridSearchCV + TargetKFold within the strategy;
 - ``skxfer``: one :class:`skxfer.model_selection.AveragedSearchCV` (3-fold TargetKFold) over
-  every strategy and setting, with the source-discarding candidate as its anchor: the average
-  of every candidate within one standard error of the best, and of boosting on the target
-  rows alone. What a user gets from one search; the line the goal is about. With ``--rule
-  least-change`` or ``--rule best`` it is one candidate of the same search instead.
+  every strategy and setting, with a source-discarding candidate as its anchor: the average
+  of every candidate within one standard error of the best, and of a model of the target
+  rows alone (boosting from their base rate; for the linear family the most regularised
+  target-only fit within 3 SEs of the best of them, ``anchor_n_se=3``). What a user gets
+  from one search; the line the goal is about. With ``--rule least-change`` or ``--rule
+  best`` it is one candidate of the same search instead.
 
 The per-strategy lines and target-only pick one candidate: within one standard error of the
 best, the closest to the source (``least-change``; or the best mean with ``--rule best``).
@@ -333,15 +335,17 @@ def run_cell(task_name, task, sources, n, seed, families, rule):
         strategies = list(dict.fromkeys(strategy for strategy, _ in flat))
         options = [est for _, est in flat]
         if rule == "averaged":
-            # what a user gets: one AveragedSearchCV over every candidate, the candidates
-            # that discard the source as anchors; its cv_results_ also serve the lines
-            anchors = [{"option": est} for line, est in flat if line == "discard"][:1]
+            # what a user gets: one AveragedSearchCV over every candidate, with one of the
+            # candidates that discard the source as anchor (the most regularised within 3 SEs
+            # of the best of them); its cv_results_ also serve the lines
+            anchors = [{"option": est} for line, est in flat if line == "discard"]
             averaged = AveragedSearchCV(
                 Choice(options[0]),
                 {"option": options},
                 scoring=scoring,
                 cv=target_cv,
                 anchor=anchors,
+                anchor_n_se=3.0,
             )
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")

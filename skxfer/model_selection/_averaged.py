@@ -65,6 +65,14 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         some class than there are folds. Then some fold is scored on one class only, and
         the cross-validation rests on one or two rows to rank the candidates, so it gets
         no more say than the anchors. Ignored without ``anchor``.
+    anchor_n_se : float or None, default=None
+        ``None``: every anchor joins the average. A float: the anchors are alternatives
+        (e.g. the target-only model at several strengths of regularisation, listed from the
+        most regularised) and one joins: the first whose mean score is within
+        ``anchor_n_se`` standard errors of the best anchor's. Every anchor must then be a
+        setting of ``param_grid``, so that it is scored. Where a classifier's labelled rows
+        hold fewer rows of some class than there are folds, the scores cannot rank the
+        anchors and the first is taken.
     n_jobs : int or None, default=None
         Parallel jobs of the grid search.
 
@@ -83,6 +91,9 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         best, best first.
     member_params_ : list of dict
         The settings averaged: the band's, then the anchors' not already in it.
+    anchor_params_ : list of dict
+        The anchors in the average: every one of ``anchor``, or the one chosen when
+        ``anchor_n_se`` is set.
     estimators_ : list of estimator objects
         The members, each fitted on all rows.
     weights_ : ndarray of shape (n_members,)
@@ -140,6 +151,7 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         "n_se": [Interval(Real, 0, None, closed="left")],
         "anchor": [None, dict, list],
         "anchor_weight": [StrOptions({"auto"}), Interval(Real, 0, 1, closed="both")],
+        "anchor_n_se": [None, Interval(Real, 0, None, closed="left")],
         "n_jobs": [Integral, None],
     }
 
@@ -153,6 +165,7 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         n_se=1.0,
         anchor=None,
         anchor_weight="auto",
+        anchor_n_se=None,
         n_jobs=None,
     ):
         self.estimator = estimator
@@ -162,6 +175,7 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.n_se = n_se
         self.anchor = anchor
         self.anchor_weight = anchor_weight
+        self.anchor_n_se = anchor_n_se
         self.n_jobs = n_jobs
 
     @_fit_context(prefer_skip_nested_validation=False)
@@ -197,6 +211,8 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
                 f"{type(self).__name__} requires y to be passed, but the target y is None."
             )
         anchors = self._anchors()
+        if self.anchor_n_se is not None:
+            _check_in_grid(anchors, self.param_grid)
         validate_data(self, X, reset=True, skip_check_array=True)
         params = {}
         if sample_weight is not None:
@@ -245,6 +261,8 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         se = float(results["std_test_score"][best]) / np.sqrt(search.n_splits_)
         close = np.flatnonzero(np.nan_to_num(mean, nan=-np.inf) >= mean[best] - self.n_se * se)
         band = close[np.argsort(-mean[close], kind="stable")]
+        if self.anchor_n_se is not None and anchors:
+            anchors = [self._choose_anchor(anchors, results, y, sample_domain, search.n_splits_)]
         members = [results["params"][i] for i in band]
         is_anchor = [any(_same(m, a) for a in anchors) for m in members]
         for setting in anchors:
@@ -258,6 +276,7 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         self.best_score_ = float(mean[best])
         self.band_ = band
         self.member_params_ = members
+        self.anchor_params_ = anchors
         self.estimators_ = [
             first
             if _same(m, results["params"][0])
@@ -374,8 +393,12 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         """The anchors' total weight, or None for equal weights."""
         if self.anchor_weight != "auto":
             return float(self.anchor_weight)
+        return 0.5 if self._few_of_a_class(y, sample_domain, n_splits) else None
+
+    def _few_of_a_class(self, y, sample_domain, n_splits):
+        """Whether a classifier's scored rows hold fewer rows of some class than folds."""
         if not is_classifier(self.estimator):
-            return None
+            return False
         labels = np.asarray(y)
         if sample_domain is not None:  # the folds score the labelled target rows
             masks = domain_masks(
@@ -383,7 +406,21 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
             )
             labels = labels[masks.labelled_target]
         _, counts = np.unique(labels, return_counts=True)
-        return 0.5 if len(counts) and counts.min() < n_splits else None
+        return bool(len(counts)) and counts.min() < n_splits
+
+    def _choose_anchor(self, anchors, results, y, sample_domain, n_splits):
+        """The first anchor within ``anchor_n_se`` SEs of the best anchor's mean score."""
+        if len(anchors) == 1 or self._few_of_a_class(y, sample_domain, n_splits):
+            return anchors[0]
+        index = [next(i for i, p in enumerate(results["params"]) if _same(p, a)) for a in anchors]
+        mean = np.nan_to_num(
+            np.asarray(results["mean_test_score"], dtype=float)[index], nan=-np.inf
+        )
+        best = int(np.argmax(mean))
+        if not np.isfinite(mean[best]):
+            return anchors[0]
+        se = float(results["std_test_score"][index[best]]) / np.sqrt(n_splits)
+        return anchors[int(np.flatnonzero(mean >= mean[best] - self.anchor_n_se * se)[0])]
 
     def _anchors(self):
         if self.anchor is None:
@@ -416,6 +453,18 @@ def _weights(is_anchor, share):
     if share is None or n_anchor in (0, n):
         return np.full(n, 1.0 / n)
     return np.where(is_anchor, share / n_anchor, (1.0 - share) / (n - n_anchor))
+
+
+def _check_in_grid(anchors, param_grid):
+    """Raise unless every anchor is a setting the grid search scores."""
+    settings = list(ParameterGrid(param_grid))
+    for setting in anchors:
+        if not any(_same(setting, p) for p in settings):
+            raise ValueError(
+                f"anchor_n_se chooses among the anchors by their cross-validated scores, but "
+                f"the anchor {setting!r} is not a setting of param_grid, so it has none. Add "
+                "it to param_grid, or set anchor_n_se=None to average every anchor unscored."
+            )
 
 
 def _first_params(param_grid):

@@ -229,3 +229,76 @@ def test_anchor_weight_float_is_the_anchors_share():
     np.testing.assert_allclose(reg.weights_, 1 / 3)
     with pytest.raises(ValueError, match="anchor_weight"):
         clone_fit(search, X, y, domain, anchor_weight=1.5)
+
+
+def _discards():
+    """Target-only settings of TransferLogisticRegression, most regularised first."""
+    return [{"alpha": 0.0, "shrinkage": s} for s in (100.0, 10.0, 1.0, 0.1)]
+
+
+def test_anchor_n_se_keeps_the_first_anchor_within_n_se_of_the_best_anchor():
+    (X, y, domain), _, _ = _stacked()
+    anchors = _discards()
+    grid = [{"alpha": [100.0, 10.0]}, {"alpha": [0.0], "shrinkage": [100.0, 10.0, 1.0, 0.1]}]
+    search = AveragedSearchCV(
+        TransferLogisticRegression(),
+        grid,
+        scoring="neg_log_loss",
+        cv=3,
+        anchor=anchors,
+        anchor_n_se=1.0,
+    ).fit(X, y, sample_domain=domain)
+    res = search.cv_results_
+    index = [res["params"].index(a) for a in anchors]
+    mean = res["mean_test_score"][index]
+    best = int(np.argmax(mean))
+    se = res["std_test_score"][index[best]] / np.sqrt(3)
+    expected = anchors[int(np.flatnonzero(mean >= mean[best] - se)[0])]
+    assert search.anchor_params_ == [expected]
+    assert expected in search.member_params_
+    others = [a for a in anchors if a != expected]
+    in_band = [res["params"][i] for i in search.band_]
+    assert all(a not in search.member_params_ or a in in_band for a in others)
+    # the 40 target rows follow a clear rule, so the weakest pull toward zero scores best
+    # and the most regularised anchor is not the one kept when the band is narrow
+    assert best != 0
+    narrow = clone_fit(search, X, y, domain, anchor_n_se=0.0)
+    assert narrow.anchor_params_ == [anchors[best]]
+    wide = clone_fit(search, X, y, domain, anchor_n_se=1e6)
+    assert wide.anchor_params_ == [anchors[0]]
+    every = clone_fit(search, X, y, domain, anchor_n_se=None)
+    assert every.anchor_params_ == anchors
+    assert all(a in every.member_params_ for a in anchors)
+
+
+def test_anchor_n_se_takes_the_first_anchor_when_a_class_has_fewer_rows_than_folds():
+    (X, y, domain), _ = _one_negative()
+    anchors = _discards()
+    grid = [{"alpha": [10.0, 1.0]}, {"alpha": [0.0], "shrinkage": [100.0, 10.0, 1.0, 0.1]}]
+    search = AveragedSearchCV(
+        TransferLogisticRegression(),
+        grid,
+        scoring="neg_log_loss",
+        cv=3,
+        n_se=0,
+        anchor=anchors,
+        anchor_n_se=0.0,
+    ).fit(X, y, sample_domain=domain)
+    assert search.anchor_params_ == [anchors[0]]
+    # the anchor takes half, the best candidate the other half (unless they are one)
+    weights = dict(zip(map(str, search.member_params_), search.weights_))
+    assert weights[str(anchors[0])] == pytest.approx(0.5 if len(weights) == 2 else 1.0)
+
+
+def test_anchor_n_se_needs_anchors_the_grid_scores():
+    (X, y, domain), _, _ = _stacked()
+    search = AveragedSearchCV(
+        TransferLogisticRegression(),
+        {"alpha": [10.0, 1.0]},
+        anchor=[{"alpha": 0.0, "shrinkage": 1.0}],
+        anchor_n_se=1.0,
+    )
+    with pytest.raises(ValueError, match="not a setting of param_grid"):
+        search.fit(X, y, sample_domain=domain)
+    with pytest.raises(ValueError, match="anchor_n_se"):
+        clone_fit(search, X, y, domain, anchor_n_se=-1.0)
