@@ -62,7 +62,8 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         The anchors' share of the average, split equally among them; the band's other
         members share the rest equally. ``"auto"``: every member weighs the same, except
         that a classifier's anchors take half when the labelled rows hold fewer rows of
-        some class than there are folds. Then some fold is scored on one class only, and
+        some class than there are folds (or none of a class only the source rows hold).
+        Then some fold is scored on one class only, and
         the cross-validation rests on one or two rows to rank the candidates, so it gets
         no more say than the anchors. Ignored without ``anchor``.
     anchor_n_se : float or None, default=None
@@ -396,17 +397,21 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         return 0.5 if self._few_of_a_class(y, sample_domain, n_splits) else None
 
     def _few_of_a_class(self, y, sample_domain, n_splits):
-        """Whether a classifier's scored rows hold fewer rows of some class than folds."""
+        """Whether a classifier's scored rows hold fewer rows of some class than folds (a
+        class the source rows hold but the labelled target rows lack has none)."""
         if not is_classifier(self.estimator):
             return False
         labels = np.asarray(y)
+        known = labels
         if sample_domain is not None:  # the folds score the labelled target rows
             masks = domain_masks(
                 y, sample_domain, len(labels), require_source=False, require_target=False
             )
+            known = labels[~is_masked(labels)]
             labels = labels[masks.labelled_target]
-        _, counts = np.unique(labels, return_counts=True)
-        return bool(len(counts)) and counts.min() < n_splits
+        classes = np.unique(known)
+        counts = [np.count_nonzero(labels == c) for c in classes]
+        return bool(len(counts)) and min(counts) < n_splits
 
     def _choose_anchor(self, anchors, results, y, sample_domain, n_splits):
         """The first anchor within ``anchor_n_se`` SEs of the best anchor's mean score."""

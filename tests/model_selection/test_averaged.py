@@ -302,3 +302,17 @@ def test_anchor_n_se_needs_anchors_the_grid_scores():
         search.fit(X, y, sample_domain=domain)
     with pytest.raises(ValueError, match="anchor_n_se"):
         clone_fit(search, X, y, domain, anchor_n_se=-1.0)
+
+
+def test_anchor_weight_auto_counts_a_class_the_target_rows_lack():
+    (X, y, domain), _ = _one_negative(n_target=30)
+    y[-30:] = 1  # the labelled target rows hold no negative; the source rows hold many
+    search = AveragedSearchCV(
+        TransferLogisticRegression(),
+        {"alpha": [100.0, 10.0, 1.0]},
+        scoring="neg_log_loss",
+        cv=3,
+        n_se=1e6,
+        anchor={"alpha": 0.0, "shrinkage": 10.0},
+    ).fit(X, y, sample_domain=domain)
+    np.testing.assert_allclose(search.weights_, [1 / 6, 1 / 6, 1 / 6, 1 / 2])
