@@ -63,9 +63,9 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         members share the rest equally. ``"auto"``: every member weighs the same, except
         that a classifier's anchors take half when the labelled rows hold fewer rows of
         some class than there are folds (or none of a class only the source rows hold).
-        Then some fold is scored on one class only, and
-        the cross-validation rests on one or two rows to rank the candidates, so it gets
-        no more say than the anchors. Ignored without ``anchor``.
+        Then some fold is scored on one class only, and the cross-validation rests on one
+        or two rows to rank the candidates, so it gets no more say than the anchors.
+        Ignored without ``anchor``.
     anchor_n_se : float or None, default=None
         ``None``: every anchor joins the average. A float: the anchors are alternatives
         (e.g. the target-only model at several strengths of regularisation, listed from the
@@ -258,12 +258,12 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
                 "undefined on these folds), so no candidate can be averaged. Check the "
                 "warnings of the failed fits, or use fewer folds."
             )
-        best = int(np.nanargmax(mean))
-        se = float(results["std_test_score"][best]) / np.sqrt(search.n_splits_)
-        close = np.flatnonzero(np.nan_to_num(mean, nan=-np.inf) >= mean[best] - self.n_se * se)
+        std = np.asarray(results["std_test_score"], dtype=float)
+        best, close = _within_n_se(mean, std, search.n_splits_, self.n_se)
         band = close[np.argsort(-mean[close], kind="stable")]
+        few = self._few_of_a_class(y, sample_domain, search.n_splits_)
         if self.anchor_n_se is not None and anchors:
-            anchors = [self._choose_anchor(anchors, results, y, sample_domain, search.n_splits_)]
+            anchors = [self._choose_anchor(anchors, results, few, search.n_splits_)]
         members = [results["params"][i] for i in band]
         is_anchor = [any(_same(m, a) for a in anchors) for m in members]
         for setting in anchors:
@@ -284,9 +284,7 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
             else clone(self.estimator).set_params(**m).fit(X, y, **params)
             for m in members
         ]
-        self.weights_ = _weights(
-            np.asarray(is_anchor), self._anchor_share(y, sample_domain, search.n_splits_)
-        )
+        self.weights_ = _weights(np.asarray(is_anchor), self._anchor_share(few))
         if is_classifier(self.estimator):
             self.classes_ = self.estimators_[0].classes_
             for est in self.estimators_[1:]:
@@ -390,11 +388,12 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
             labels=np.unique(labels),
         )
 
-    def _anchor_share(self, y, sample_domain, n_splits):
-        """The anchors' total weight, or None for equal weights."""
+    def _anchor_share(self, few):
+        """The anchors' total weight, or None for equal weights (``few``: whether a class
+        has fewer scored rows than folds)."""
         if self.anchor_weight != "auto":
             return float(self.anchor_weight)
-        return 0.5 if self._few_of_a_class(y, sample_domain, n_splits) else None
+        return 0.5 if few else None
 
     def _few_of_a_class(self, y, sample_domain, n_splits):
         """Whether a classifier's scored rows hold fewer rows of some class than folds (a
@@ -413,19 +412,16 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         counts = [np.count_nonzero(labels == c) for c in classes]
         return bool(len(counts)) and min(counts) < n_splits
 
-    def _choose_anchor(self, anchors, results, y, sample_domain, n_splits):
-        """The first anchor within ``anchor_n_se`` SEs of the best anchor's mean score."""
-        if len(anchors) == 1 or self._few_of_a_class(y, sample_domain, n_splits):
-            return anchors[0]
+    def _choose_anchor(self, anchors, results, few, n_splits):
+        """The first anchor within ``anchor_n_se`` SEs of the best anchor's mean score (the
+        first outright when ``few``, or when no anchor has a score)."""
         index = [next(i for i, p in enumerate(results["params"]) if _same(p, a)) for a in anchors]
-        mean = np.nan_to_num(
-            np.asarray(results["mean_test_score"], dtype=float)[index], nan=-np.inf
-        )
-        best = int(np.argmax(mean))
-        if not np.isfinite(mean[best]):
+        mean = np.asarray(results["mean_test_score"], dtype=float)[index]
+        if len(anchors) == 1 or few or not np.isfinite(mean).any():
             return anchors[0]
-        se = float(results["std_test_score"][index[best]]) / np.sqrt(n_splits)
-        return anchors[int(np.flatnonzero(mean >= mean[best] - self.anchor_n_se * se)[0])]
+        std = np.asarray(results["std_test_score"], dtype=float)[index]
+        _, close = _within_n_se(mean, std, n_splits, self.anchor_n_se)
+        return anchors[int(close[0])]
 
     def _anchors(self):
         if self.anchor is None:
@@ -458,6 +454,14 @@ def _weights(is_anchor, share):
     if share is None or n_anchor in (0, n):
         return np.full(n, 1.0 / n)
     return np.where(is_anchor, share / n_anchor, (1.0 - share) / (n - n_anchor))
+
+
+def _within_n_se(mean, std, n_splits, n_se):
+    """The best mean score's index, and the indices of every mean within ``n_se`` standard
+    errors (``std / sqrt(n_splits)``) of it; NaN means are never within."""
+    best = int(np.nanargmax(mean))
+    se = float(std[best]) / np.sqrt(n_splits)
+    return best, np.flatnonzero(np.nan_to_num(mean, nan=-np.inf) >= mean[best] - n_se * se)
 
 
 def _check_in_grid(anchors, param_grid):
