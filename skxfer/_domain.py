@@ -6,21 +6,33 @@ where each row comes from (skada's sign convention): ids ``>= 1`` are source dom
 label is the mask value: ``NaN`` for float labels, ``-1`` for integer labels, ``None`` or
 ``NaN`` for object labels. The mask is read on target rows only, so a source class named
 ``-1`` stays a class.
+
+Without ``sample_domain`` no label is read as a mask, and no mask is learnt silently either
+(:func:`check_labels_without_domains`): ``NaN``/``None`` cannot be a label and raise; an
+integer ``-1`` beside two or more other labels may be a class or a forgotten mask, is fitted
+as a class, and a :class:`~skxfer.utils.MaskedLabelWarning` says so. Scores count labelled
+rows only (:func:`scored_rows`).
 """
 
+import warnings
 from dataclasses import dataclass
 from numbers import Integral
 
 import numpy as np
 
+from skxfer.utils._warnings import MaskedLabelWarning, NoTransferWarning
+
 __all__ = [
     "DomainMasks",
+    "check_labels_without_domains",
     "check_sample_domain",
     "domain_masks",
     "is_masked",
     "mask_value",
     "pack",
+    "scored_rows",
     "unpack",
+    "warn_no_transfer",
 ]
 
 
@@ -156,7 +168,8 @@ def domain_masks(y, sample_domain, n_samples, *, require_source=True, require_ta
         Labels; target rows holding the mask value are unlabelled.
     sample_domain : array-like of shape (n_samples,) or None
         Domain of each row. ``None`` means every row is labelled data of one domain: the
-        rows are reported as source rows only and no label is read as a mask.
+        rows are reported as source rows only and no label is read as a mask (``y`` is
+        checked by :func:`check_labels_without_domains`).
     n_samples : int
         Number of rows in ``X``.
     require_source, require_target : bool, default=True
@@ -167,6 +180,8 @@ def domain_masks(y, sample_domain, n_samples, *, require_source=True, require_ta
     DomainMasks
     """
     if sample_domain is None:
+        if y is not None:
+            check_labels_without_domains(y)
         all_rows = np.ones(n_samples, dtype=bool)
         return DomainMasks(all_rows, ~all_rows, all_rows.copy())
     sample_domain = check_sample_domain(sample_domain, n_samples)
@@ -198,6 +213,101 @@ def domain_masks(y, sample_domain, n_samples, *, require_source=True, require_ta
                 "or mark them as target rows (sample_domain <= -1)."
             )
     return DomainMasks(source, target, source | (target & ~masked))
+
+
+def check_labels_without_domains(y):
+    """Refuse or flag labels that look like unlabelled rows when no ``sample_domain`` is given.
+
+    Without ``sample_domain`` every row is labelled data and no label is read as a mask; this
+    is the one rule that keeps a forgotten ``sample_domain`` from teaching a model the mask:
+
+    - ``NaN`` or ``None`` cannot be a label: a ValueError names ``sample_domain``.
+    - An integer ``-1`` beside two or more other labels is fitted as a label, with a
+      :class:`~skxfer.utils.MaskedLabelWarning`: it is a class, or the mask of rows whose
+      ``sample_domain`` was not passed (as when metadata routing is on and the argument is
+      forgotten). Beside one other label it can only be a class (the rows would otherwise
+      hold one class), and nothing is said.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Labels as passed to ``fit``.
+    """
+    y = _as_label_array(y, "y")
+    masked = is_masked(y)
+    if not masked.any():
+        return
+    first = int(np.flatnonzero(masked)[0])
+    if y.dtype.kind != "i":
+        raise ValueError(
+            f"y is NaN/None on {int(masked.sum())} row(s), e.g. row {first}: the mark of an "
+            "unlabelled target row, but no sample_domain says which rows are target. Pass "
+            "sample_domain to fit (skxfer.pack returns it; with metadata routing on, pass it "
+            "to the Pipeline's or search's fit as well), or drop the unlabelled rows."
+        )
+    if len(np.unique(y[~masked])) >= 2:
+        warnings.warn(
+            f"y is -1 on {int(masked.sum())} row(s), e.g. row {first}, and no sample_domain was "
+            "given, so -1 is fitted as a class. -1 also marks an unlabelled target row "
+            "(skxfer.pack): if these rows are unlabelled, pass sample_domain to fit. If -1 "
+            "is a class, pass y as floats or strings (NaN or None then marks an unlabelled "
+            "row), or silence skxfer.utils.MaskedLabelWarning.",
+            MaskedLabelWarning,
+            stacklevel=4,
+        )
+
+
+def scored_rows(y, sample_domain=None, classes=None):
+    """The rows a score counts: labelled rows, and only target rows when domains are known.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        True labels, possibly holding the mask value.
+    sample_domain : array-like of shape (n_samples,), default=None
+        Domain of each row. When given, the labelled target rows are scored.
+    classes : array-like, default=None
+        The fitted classifier's classes. Without ``sample_domain`` a label equal to the
+        mask value is unlabelled unless it is one of them (a model fitted on a class named
+        -1 is scored on it); ``None`` (regressors) reads only NaN/None as unlabelled.
+
+    Returns
+    -------
+    ndarray of bool of shape (n_samples,)
+    """
+    y = _as_label_array(y, "y")
+    if sample_domain is not None:
+        masks = domain_masks(y, sample_domain, len(y), require_source=False, require_target=False)
+        rows, what = masks.labelled_target, "labelled target rows (sample_domain <= -1)"
+    else:
+        masked = is_masked(y)
+        if y.dtype.kind in "iu" and (classes is None or np.isin(-1, classes)):
+            masked = np.zeros(len(y), dtype=bool)
+        rows, what = ~masked, "labelled rows (y holds only the mask value)"
+    if not rows.any():
+        raise ValueError(
+            f"There are no {what} to score; pass rows with true labels (a score counts only "
+            "labelled rows)."
+        )
+    return rows
+
+
+def warn_no_transfer(estimator, consequence):
+    """Say, once per fit, that fitting without ``sample_domain`` transfers nothing.
+
+    Parameters
+    ----------
+    estimator : estimator
+        The estimator being fitted.
+    consequence : str
+        What the fit does instead, e.g. ``"every weight is 1"``.
+    """
+    warnings.warn(
+        f"{type(estimator).__name__}.fit got no sample_domain, so {consequence} and nothing is "
+        "transferred. Pass sample_domain (see skxfer.pack) to transfer.",
+        NoTransferWarning,
+        stacklevel=4,
+    )
 
 
 def check_sample_domain(sample_domain, n_samples):

@@ -1,3 +1,5 @@
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -149,3 +151,32 @@ def test_mask_value_by_dtype():
     assert mask_value(np.array([1, 2])) == -1
     assert np.isnan(mask_value(np.array([1.0])))
     assert mask_value(np.array(["a"])) is None
+
+
+def test_labels_without_domains_nan_is_refused_and_minus_one_is_flagged():
+    from skxfer._domain import check_labels_without_domains
+    from skxfer.utils import MaskedLabelWarning
+
+    with pytest.raises(ValueError, match="row 2.*sample_domain"):
+        check_labels_without_domains(np.array([0.0, 1.0, np.nan]))
+    with pytest.raises(ValueError, match="sample_domain"):
+        check_labels_without_domains(np.array(["a", "b", None], dtype=object))
+    with pytest.warns(MaskedLabelWarning, match="fitted as a class"):
+        check_labels_without_domains(np.array([0, 1, 2, -1]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_labels_without_domains(np.array([-1, 1, 1]))  # +-1 labels: -1 is a class
+        check_labels_without_domains(np.array([0, 1, 2]))
+
+
+def test_scored_rows_reads_minus_one_as_a_class_only_when_fitted_as_one():
+    from skxfer._domain import scored_rows
+
+    y = np.array([0, 1, -1, 1])
+    np.testing.assert_array_equal(scored_rows(y, classes=[0, 1]), [True, True, False, True])
+    np.testing.assert_array_equal(scored_rows(y, classes=[-1, 0, 1]), [True] * 4)
+    np.testing.assert_array_equal(scored_rows(np.array([0.5, np.nan])), [True, False])
+    sd = np.array([1, 1, -1, -1])
+    np.testing.assert_array_equal(scored_rows(y, sd), [False, False, False, True])
+    with pytest.raises(ValueError, match="no labelled target rows"):
+        scored_rows(y, np.array([1, 1, -1, 1]))

@@ -14,6 +14,7 @@ from sklearn.utils.validation import has_fit_parameter, validate_data
 
 from skxfer._domain import domain_masks, is_masked
 from skxfer.model_selection._split import TargetKFold
+from skxfer.utils._scoring import labelled_part
 from skxfer.utils._validation import check_fitted_rows
 
 
@@ -345,22 +346,30 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
-    def score(self, X, y, sample_weight=None):
-        """Accuracy for a classifier, R² for a regressor.
+    def score(self, X, y, sample_weight=None, sample_domain=None):
+        """Accuracy for a classifier, R² for a regressor, on the labelled rows.
+
+        Rows whose label is the unlabelled mark (NaN or None; -1 for integer labels unless
+        -1 is one of ``classes_``) are left out rather than counted as errors, so a score of
+        packed data (:func:`skxfer.pack`) is the score of its labelled rows. When no row is
+        labelled a ValueError is raised.
 
         Parameters
         ----------
         X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
             Test rows.
         y : array-like of shape (n_samples,)
-            True targets.
+            True targets, possibly masked.
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the test rows.
+        sample_domain : array-like of shape (n_samples,), default=None
+            When given, only the labelled target rows (``sample_domain <= -1``) are scored.
 
         Returns
         -------
         score : float
         """
+        X, y, sample_weight = labelled_part(self, X, y, sample_weight, sample_domain)
         metric = accuracy_score if is_classifier(self.estimator) else r2_score
         return float(metric(y, self.predict(X), sample_weight=sample_weight))
 

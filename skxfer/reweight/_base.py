@@ -1,6 +1,5 @@
 """Shared machinery of the weighters: validation, normalisation, clipping, ESS."""
 
-import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Real
 
@@ -9,8 +8,7 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
-from skxfer._domain import _rows, domain_masks
-from skxfer.utils import NoTransferWarning
+from skxfer._domain import _rows, domain_masks, warn_no_transfer
 
 
 class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
@@ -67,12 +65,7 @@ class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
         X_source, X_target = _rows(X, masks.source), _rows(X, masks.target)
         self.n_source_, self.n_target_ = len(X_source), len(X_target)
         if sample_domain is None:
-            warnings.warn(
-                f"{type(self).__name__}.fit got no sample_domain, so there are no target rows "
-                "and every weight is 1. Pass sample_domain (see skxfer.pack) to reweight.",
-                NoTransferWarning,
-                stacklevel=2,
-            )
+            warn_no_transfer(self, "there are no target rows and every weight is 1")
             raw = np.ones(len(X_source))
         else:
             raw = self._fit_ratio(X_source, X_target, check_random_state(self._seed()))

@@ -7,7 +7,6 @@ loop (:func:`boost_r2`) in its TrAdaBoost.R2 and its frozen-source (AdaBoost.R2'
 """
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,8 +23,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skxfer._domain import domain_masks
-from skxfer.utils import NoTransferWarning
+from skxfer._domain import domain_masks, warn_no_transfer
 
 # Boosting weights are kept above this floor so that a base learner never sees a row whose
 # weight underflowed to zero by accident (scikit-learn's AdaBoost does the same, #20320).
@@ -99,13 +97,7 @@ def validate_boosting_input(estimator, X, y, sample_weight, sample_domain, *, cl
                 "weighter such as skxfer.reweight.KMMWeighter instead."
             )
     else:
-        warnings.warn(
-            f"{name}.fit got no sample_domain, so every row is target data and it fits plain "
-            "AdaBoost with nothing transferred. Pass sample_domain (see skxfer.pack) to "
-            "transfer from source rows.",
-            NoTransferWarning,
-            stacklevel=3,
-        )
+        warn_no_transfer(estimator, "every row is target data and it fits plain AdaBoost")
         source_rows = np.zeros(n_samples, dtype=bool)
     keep = masks.labelled & (sample_weight > 0)
     if not keep.any():

@@ -1,6 +1,5 @@
 """Fit any scikit-learn estimator on source rows weighted to look like the target."""
 
-import warnings
 from numbers import Real
 
 import numpy as np
@@ -27,8 +26,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skxfer._domain import domain_masks
-from skxfer.utils import NoTransferWarning
+from skxfer._domain import domain_masks, warn_no_transfer
+from skxfer.utils._scoring import LabelledScoreMixin
 
 
 class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
@@ -61,13 +60,7 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
         masks = domain_masks(y, sample_domain, X.shape[0])
         weights = sample_weight.copy()
         if sample_domain is None:
-            warnings.warn(
-                f"{type(self).__name__}.fit got no sample_domain, so every row is treated as "
-                "labelled data of one domain and no reweighting is done. Pass sample_domain "
-                "(see skxfer.pack) to transfer.",
-                NoTransferWarning,
-                stacklevel=3,  # the user's call to fit
-            )
+            warn_no_transfer(self, "every row is labelled data of one domain, not reweighted")
             self.weighter_ = None
         else:
             from skxfer.reweight._discriminative import DiscriminativeWeighter
@@ -85,7 +78,7 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
         return self
 
 
-class ImportanceWeightedClassifier(ClassifierMixin, _BaseImportanceWeighted):
+class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImportanceWeighted):
     """Classifier fitted on source rows reweighted by an estimated density ratio.
 
     The weighter is fitted on all rows (source and target, labelled or not); the estimator
@@ -237,7 +230,7 @@ class ImportanceWeightedClassifier(ClassifierMixin, _BaseImportanceWeighted):
         return self.estimator_.decision_function(validate_data(self, X, reset=False))
 
 
-class ImportanceWeightedRegressor(RegressorMixin, _BaseImportanceWeighted):
+class ImportanceWeightedRegressor(LabelledScoreMixin, RegressorMixin, _BaseImportanceWeighted):
     """Regressor fitted on source rows reweighted by an estimated density ratio.
 
     The regression counterpart of :class:`ImportanceWeightedClassifier`: unlabelled target

@@ -19,9 +19,10 @@ from skxfer.reweight._boosting import (
     validate_boosting_input,
     vote_weights,
 )
+from skxfer.utils._scoring import LabelledScoreMixin
 
 
-class TrAdaBoostClassifier(ClassifierMixin, BaseEstimator):
+class TrAdaBoostClassifier(LabelledScoreMixin, ClassifierMixin, BaseEstimator):
     """TrAdaBoost: transfer boosting from a labelled source to a few labelled target rows.
 
     Each round fits the base estimator on the source rows and the labelled target rows with

@@ -15,9 +15,10 @@ from skxfer.reweight._boosting import (
     validate_boosting_input,
     weighted_median_predict,
 )
+from skxfer.utils._scoring import LabelledScoreMixin
 
 
-class TrAdaBoostRegressor(RegressorMixin, BaseEstimator):
+class TrAdaBoostRegressor(LabelledScoreMixin, RegressorMixin, BaseEstimator):
     """TrAdaBoost.R2: transfer boosting from a labelled source to a few labelled target rows.
 
     Each round fits the base regressor on the source rows and the labelled target rows with

@@ -18,9 +18,10 @@ from skxfer.reweight._boosting import (
     validate_boosting_input,
     weighted_median_predict,
 )
+from skxfer.utils._scoring import LabelledScoreMixin
 
 
-class TwoStageTrAdaBoostRegressor(RegressorMixin, BaseEstimator):
+class TwoStageTrAdaBoostRegressor(LabelledScoreMixin, RegressorMixin, BaseEstimator):
     """Two-stage TrAdaBoost.R2: shift weight from source to target, keep the best step.
 
     Stage 1 walks through ``n_steps`` weightings of the rows. At step ``k`` (0-based) the

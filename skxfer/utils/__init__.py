@@ -1,9 +1,9 @@
 """Shared helpers: warnings, optional dependencies, estimator discovery."""
 
 from skxfer.utils._optional import import_optional
-from skxfer.utils._warnings import NoTransferWarning
+from skxfer.utils._warnings import MaskedLabelWarning, NoTransferWarning
 
-__all__ = ["NoTransferWarning", "all_estimators", "import_optional"]
+__all__ = ["MaskedLabelWarning", "NoTransferWarning", "all_estimators", "import_optional"]
 
 
 def all_estimators():

@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array, check_is_fitted, check_random_state, validate_data
 
 from skxfer.utils import import_optional
+from skxfer.utils._scoring import LabelledScoreMixin
 from skxfer.warm_start._boosted import BoostedTransfer, target_folds
 from skxfer.warm_start._leaf_refresh import gradients, refreshed_values
 from skxfer.warm_start._recalibrate import fit_recalibration
@@ -487,7 +488,7 @@ class _CatBoostTransfer(BoostedTransfer):
         return order[np.searchsorted(info.classes, labels, sorter=order)]
 
 
-class CatBoostTransferClassifier(ClassifierMixin, _CatBoostTransfer):
+class CatBoostTransferClassifier(LabelledScoreMixin, ClassifierMixin, _CatBoostTransfer):
     """Warm start of a CatBoost classifier on a few labelled target rows.
 
     The source model is a fitted CatBoost classifier (``source_model``) or is fitted here on
@@ -674,7 +675,7 @@ class CatBoostTransferClassifier(ClassifierMixin, _CatBoostTransfer):
         return self.classes_.take(np.argmax(proba, axis=1))
 
 
-class CatBoostTransferRegressor(RegressorMixin, _CatBoostTransfer):
+class CatBoostTransferRegressor(LabelledScoreMixin, RegressorMixin, _CatBoostTransfer):
     """Warm start of a CatBoost regressor on a few labelled target rows.
 
     The source model is a fitted CatBoost regressor (``source_model``) or is fitted here on

@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skxfer.utils._scoring import LabelledScoreMixin
 from skxfer.utils._threads import single_threaded_blas
 from skxfer.warm_start._linear_source import (
     _alpha_grid,
@@ -30,7 +31,7 @@ from skxfer.warm_start._recalibrate import fit_recalibration
 from skxfer.warm_start._rows import check_target_classes, transfer_rows
 
 
-class TransferLogisticRegression(ClassifierMixin, BaseEstimator):
+class TransferLogisticRegression(LabelledScoreMixin, ClassifierMixin, BaseEstimator):
     """Logistic regression whose weights are pulled toward a source model's weights.
 
     Minimises, over the weights ``W`` and intercepts ``b`` of a (binary or multinomial)

@@ -14,6 +14,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from skxfer._domain import _num_rows, _take_rows
+from skxfer.utils._scoring import labelled_part
 from skxfer.utils._validation import check_fitted_rows
 from skxfer.warm_start._rows import transfer_rows
 
@@ -94,6 +95,7 @@ class PooledTransfer(MetaEstimatorMixin, BaseEstimator):
     """
 
     __metadata_request__fit = {"sample_domain": True}
+    __metadata_request__score = {"sample_domain": True}
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"])],
@@ -225,23 +227,32 @@ class PooledTransfer(MetaEstimatorMixin, BaseEstimator):
         return self.estimator_.decision_function(X)
 
     @available_if(_estimator_has("score"))
-    def score(self, X, y, sample_weight=None):
-        """The fitted estimator's ``score`` (accuracy for classifiers, R² for regressors).
+    def score(self, X, y, sample_weight=None, sample_domain=None):
+        """The fitted estimator's ``score`` (accuracy for classifiers, R² for regressors) on
+        the labelled rows.
+
+        Rows whose label is the unlabelled mark (NaN or None; -1 for integer labels unless
+        -1 is one of ``classes_``) are left out rather than counted as errors, so a score of
+        packed data (:func:`skxfer.pack`) is the score of its labelled rows. When no row is
+        labelled a ValueError is raised.
 
         Parameters
         ----------
         X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
             Test rows.
         y : array-like of shape (n_samples,)
-            True labels.
+            True labels, possibly masked.
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the test rows.
+        sample_domain : array-like of shape (n_samples,), default=None
+            When given, only the labelled target rows (``sample_domain <= -1``) are scored.
 
         Returns
         -------
         score : float
         """
         X = self._check_X(X)
+        X, y, sample_weight = labelled_part(self, X, y, sample_weight, sample_domain)
         return self.estimator_.score(X, y, sample_weight=sample_weight)
 
     def __sklearn_tags__(self):

@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skxfer.utils._scoring import LabelledScoreMixin
 from skxfer.warm_start._linear_source import (
     _alpha_grid,
     _pick_alpha,
@@ -18,7 +19,7 @@ from skxfer.warm_start._linear_source import (
 from skxfer.warm_start._rows import transfer_rows
 
 
-class TransferRidge(RegressorMixin, BaseEstimator):
+class TransferRidge(LabelledScoreMixin, RegressorMixin, BaseEstimator):
     """Least squares whose weights are pulled toward a source model's weights.
 
     Minimises, on the labelled target rows,

@@ -1,14 +1,12 @@
 """Which rows a warm-start estimator fits its source model and its target model on."""
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_array, column_or_1d
 
-from skxfer._domain import domain_masks
-from skxfer.utils import NoTransferWarning
+from skxfer._domain import domain_masks, warn_no_transfer
 
 
 @dataclass
@@ -92,12 +90,8 @@ def transfer_rows(estimator, X, y, sample_weight, sample_domain, *, classifier, 
             )
     else:
         if not has_source:
-            warnings.warn(
-                f"{name}.fit got neither source_model nor sample_domain, so every row is "
-                "target data and nothing is transferred. Pass source_model, or sample_domain "
-                "(see skxfer.pack) to fit the source model on the source rows.",
-                NoTransferWarning,
-                stacklevel=3,
+            warn_no_transfer(
+                estimator, "every row is target data (and there is no source_model to start from)"
             )
         source = np.zeros(n_samples, dtype=bool)
         target = positive.copy()

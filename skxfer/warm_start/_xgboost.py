@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from skxfer.utils import import_optional
+from skxfer.utils._scoring import LabelledScoreMixin
 from skxfer.warm_start._boosted import (
     BoostedTransfer,
     align_columns,
@@ -341,7 +342,7 @@ class _BaseXGBTransfer(BoostedTransfer):
         return tags
 
 
-class XGBTransferClassifier(ClassifierMixin, _BaseXGBTransfer):
+class XGBTransferClassifier(LabelledScoreMixin, ClassifierMixin, _BaseXGBTransfer):
     """XGBoost classifier carried from a source model to a few labelled target rows.
 
     The source is a fitted XGBoost model (``source_model``) or is fitted on the rows that
@@ -527,7 +528,7 @@ class XGBTransferClassifier(ClassifierMixin, _BaseXGBTransfer):
         return self.classes_[np.argmax(proba, axis=1)]
 
 
-class XGBTransferRegressor(RegressorMixin, _BaseXGBTransfer):
+class XGBTransferRegressor(LabelledScoreMixin, RegressorMixin, _BaseXGBTransfer):
     """XGBoost regressor carried from a source model to a few labelled target rows.
 
     The regression twin of :class:`XGBTransferClassifier`, with the same parameters and
