@@ -5,6 +5,7 @@ runs it on your own source and target CSV files.
 """
 
 import argparse
+import functools
 import os
 import sys
 
@@ -12,6 +13,9 @@ import sys
 def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
+    # the report is printed as soon as it is ready, before the plot is drawn
+    echo = functools.partial(print, flush=True)
+    report = None
     try:
         sizes = _parse_sizes(args.sizes) if args.sizes else None
         if args.seeds is not None and args.seeds < 1:
@@ -19,11 +23,11 @@ def main(argv=None):
         if sizes is not None and sizes[0] < 1:
             raise ValueError(f"--sizes must be positive numbers of target labels, got {sizes}.")
         if args.command == "demo":
-            report = _demo(args, sizes)
+            report = _demo(args, sizes, echo)
         else:
             from skxfer._compare_csv import run_compare
 
-            report = run_compare(
+            run_compare(
                 args.source,
                 args.target,
                 args.label,
@@ -33,6 +37,7 @@ def main(argv=None):
                 fast=args.fast,
                 plot=_plot_path(args.plot),
                 progress=not args.no_progress,
+                echo=echo,
             )
     except KeyboardInterrupt:
         print(f"skxfer {args.command}: interrupted", file=sys.stderr)
@@ -52,7 +57,8 @@ def main(argv=None):
             file=sys.stderr,
         )
         return 2
-    print(report)
+    if report is not None:
+        print(report)
     return 0
 
 
@@ -132,14 +138,15 @@ def _common_options(parser, plot):
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
 
-def _demo(args, sizes):
+def _demo(args, sizes, echo):
+    """The text still to print: the unlabelled table, or None (``run_demo`` echoes its own)."""
     if args.unlabelled:
         from skxfer._demo import run_unlabelled_demo
 
         return run_unlabelled_demo(source=args.source, targets=args.targets, random_state=args.seed)
     from skxfer._demo import run_demo
 
-    return run_demo(
+    run_demo(
         source=args.source,
         targets=args.targets,
         sizes=sizes,
@@ -147,7 +154,9 @@ def _demo(args, sizes):
         fast=args.fast,
         plot=_plot_path(args.plot),
         progress=not args.no_progress,
+        echo=echo,
     )
+    return None
 
 
 def _plot_path(plot):

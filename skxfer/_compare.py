@@ -11,7 +11,10 @@ method is fitted and scored on held-out labelled target rows:
 - the other target rows (the test rows and any unlabelled ones) are passed as *unlabelled*
   target rows: their features, never their labels, are what a weighter learns from;
 - the preprocessing (imputation, scaling, one-hot) is fitted on the source rows alone, so
-  the source models are fitted once per command and no target row leaks into it;
+  the source models are fitted once per command and no target row leaks into it; a text
+  column with nearly one value per row (an ID) is dropped, and any other text column keeps
+  its ``MAX_CATEGORIES - 1`` commonest values (the rest share one column), so the width of
+  the encoded table never grows with the number of rows;
 - every setting a method chooses is chosen by cross-validation on the ``n`` training labels
   only (3-fold; :class:`~skxfer.model_selection.TargetKFold` for the methods that also see
   source rows).
@@ -47,6 +50,10 @@ from skxfer.warm_start import (
 
 #: Rows of the table that use no transfer: the verdict compares transfer against them.
 BASELINES = ("target only", "source only", "source only (xgb)")
+#: Most one-hot columns of one text column: its commonest values, and one for all the others.
+MAX_CATEGORIES = 30
+#: A text column with more distinct values than this share of its source rows is an ID.
+ID_SHARE = 0.9
 
 
 @dataclass
@@ -93,7 +100,8 @@ def compare(
         Smaller grids and fewer trees.
     """
     classification = task == "classification"
-    preprocess = make_preprocessor(X_source)
+    ids = id_like_columns(X_source)
+    preprocess = make_preprocessor(X_source.drop(columns=list(ids)))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         Xs = preprocess.fit_transform(X_source).astype(float)
@@ -109,6 +117,12 @@ def compare(
         scores={},
         n_source=len(ys),
     )
+    result.notes += [
+        f"column {column!r} dropped: {distinct} distinct values in {rows} source rows, nearly "
+        "one per row (an ID?); one-hot encoded, it would teach nothing that carries to the target."
+        for column, (distinct, rows) in ids.items()
+    ]
+    result.notes += _capped_notes(preprocess)
     if "source only (xgb)" not in sources:
         result.notes.append(
             "XGBoost rows skipped: xgboost is not installed (pip install 'skxfer[demo]')."
@@ -141,9 +155,29 @@ def compare(
     return result
 
 
+def id_like_columns(X):
+    """``{column: (distinct values, rows)}`` of the text columns of ``X`` that hold nearly one
+    distinct value per row: more than ``ID_SHARE`` of their non-missing rows and more than
+    ``MAX_CATEGORIES``. One-hot encoded, such a column (an ID, a free-text comment) is as wide
+    as the table and every column of it is one row, seen in no other domain."""
+    found = {}
+    for column in X.columns:
+        if _is_numeric(X[column]):
+            continue
+        values = X[column].dropna()
+        distinct = int(values.astype(str).nunique())
+        if distinct > MAX_CATEGORIES and distinct > ID_SHARE * len(values):
+            found[column] = (distinct, len(values))
+    return found
+
+
 def make_preprocessor(X):
     """Median-impute and scale the numeric columns of ``X``, with a 0/1 missing indicator
-    per numeric column; impute "missing" and one-hot encode the other columns."""
+    per numeric column; impute "missing" and one-hot encode the other columns, at most
+    ``MAX_CATEGORIES`` columns each (the commonest values, and one column for the rest).
+
+    Only the columns of ``X`` are encoded: any other column of a table it transforms is
+    left out."""
     numeric = [c for c in X.columns if _is_numeric(X[c])]
     categorical = [c for c in X.columns if c not in numeric]
     steps = []
@@ -157,10 +191,35 @@ def make_preprocessor(X):
         encoded = make_pipeline(
             FunctionTransformer(_as_text, feature_names_out="one-to-one"),
             SimpleImputer(strategy="constant", fill_value="missing"),
-            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+            # sparse until the cap is applied: dense, a column of 1M distinct values would
+            # take terabytes before any value was dropped
+            OneHotEncoder(
+                handle_unknown="infrequent_if_exist",
+                max_categories=MAX_CATEGORIES,
+                sparse_output=True,
+            ),
         )
         steps.append(("categorical", encoded, categorical))
+    # every method gets a dense array: the cap bounds its width by the number of columns
     return ColumnTransformer(steps, sparse_threshold=0)
+
+
+def _capped_notes(preprocess):
+    """One note per text column whose rarer values share one column."""
+    if "categorical" not in preprocess.named_transformers_:
+        return []
+    _, _, columns = next(s for s in preprocess.transformers_ if s[0] == "categorical")
+    encoder = preprocess.named_transformers_["categorical"][-1]
+    notes = []
+    for column, values, rare in zip(columns, encoder.categories_, encoder.infrequent_categories_):
+        if rare is None:
+            continue
+        kept = len(values) - len(rare)
+        notes.append(
+            f"column {column!r}: {len(values)} distinct values in the source; the {kept} "
+            f"commonest are one-hot encoded and the other {len(rare)} share one column."
+        )
+    return notes
 
 
 def _as_text(X):

@@ -29,12 +29,14 @@ def run_compare(
     fast=False,
     plot="skxfer_compare.png",
     progress=True,
+    echo=None,
 ):
     """Compare target-only, source-only and transfer methods on two CSV files.
 
-    Returns the report as text. Raises :class:`InputError` with a one-line message for
-    anything wrong with the files or the options; nothing is fitted before every check
-    has passed.
+    Returns the report as text; ``echo`` (e.g. ``print``), when given, gets the report as
+    soon as it is ready and then the line about the plot, so a slow or failing plot never
+    holds the table back. Raises :class:`InputError` with a one-line message for anything
+    wrong with the files or the options; nothing is fitted before every check has passed.
     """
     X_source, y_source, X_target, y_target, info = read_tables(source, target, label, task)
     sizes = check_sizes(sizes, info["n_labelled_target"], fast)
@@ -43,7 +45,7 @@ def run_compare(
         raise InputError(f"--seeds must be at least 1, got {n_seeds}.")
     # only now the slow imports: every check of the files has passed
     from skxfer._compare import compare
-    from skxfer._compare_report import format_report, plot_line
+    from skxfer._compare_report import format_report, print_then_plot
 
     result = compare(
         X_source,
@@ -65,9 +67,7 @@ def run_compare(
         f"held-out labelled target rows, mean of {n_seeds} seed(s).",
     ]
     report = format_report(result, title)
-    if plot is not None:
-        report += "\n" + plot_line(result, plot, f"skxfer compare: {source} -> {target}")
-    return report
+    return print_then_plot(report, result, plot, f"skxfer compare: {source} -> {target}", echo)
 
 
 def read_tables(source, target, label, task):
@@ -213,11 +213,29 @@ def _read_csv(pd, role, path):
         raise InputError(f"cannot read the {role} file {path} as CSV: {reason}") from None
     except OSError as exc:
         raise InputError(f"cannot open the {role} file {path}: {exc.strerror or exc}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    duplicated = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
+    # pandas renames a repeated name ("a", "a.1"), so the repeats are found in the header
+    # itself; stripped, as the column names are below
+    header = [name.strip() for name in _header(path)]
+    duplicated = sorted({c for c in header if c and header.count(c) > 1})
     if duplicated:
-        raise InputError(f"the {role} file {path} repeats the column(s) {_names(duplicated)}.")
+        raise InputError(
+            f"the {role} file {path} repeats the column(s) {_names(duplicated)} in its header; "
+            "rename or drop the repeats so that each column has one name."
+        )
+    frame.columns = [str(c).strip() for c in frame.columns]
     return frame
+
+
+def _header(path):
+    """The names on the first non-blank line of a CSV file (where pandas finds them), as its
+    writer spelt them."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as file:
+        for row in csv.reader(file):
+            if any(cell.strip() for cell in row):
+                return row
+    return []
 
 
 def _check_column_types(pd, src, tgt):

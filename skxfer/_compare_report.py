@@ -1,5 +1,6 @@
 """Text table, plain-words verdict and learning-curve plot of a :class:`Comparison`."""
 
+import os
 import textwrap
 
 import numpy as np
@@ -159,26 +160,61 @@ def _target_summary(sizes, per_target):
     return "; ".join(parts) + "."
 
 
+def print_then_plot(report, result, plot, title, echo=None):
+    """Hand the finished report to ``echo`` (e.g. ``print``), then save the plot to ``plot``
+    (None: no plot) and hand over the line that says where, or why not; return the report
+    and that line as one text.
+
+    The report goes out first, and a plot that fails becomes a line of the report: plotting
+    never costs the user the table already computed.
+    """
+    if echo is not None:
+        echo(report)
+    if plot is None:
+        return report
+    line = plot_line(result, plot, title)
+    if echo is not None:
+        echo(line)
+    return report + "\n" + line
+
+
 def plot_line(result, path, title):
     """Save the learning curves to ``path``; return the line that says where (or why not).
 
-    A plot that cannot be written never costs the user the table already computed.
+    Never raises (but for an interrupt): a plot that cannot be written never costs the user
+    the table already computed.
     """
     try:
-        save_plot(result, path, title)
+        written = save_plot(result, path, title)
     except ImportError:
         return "No plot: matplotlib is not installed (pip install 'skxfer[demo]')."
     except OSError as exc:
         return f"No plot: cannot write {path}: {exc.strerror or exc}."
-    return f"Learning curves saved to {path}"
+    except Exception as exc:  # whatever matplotlib raises: the report is worth more
+        text = " ".join(str(exc).split()) or type(exc).__name__
+        return f"No plot: cannot save {path}: {text}"
+    return f"Learning curves saved to {written}"
 
 
 def save_plot(result, path, title):
-    """Learning curves, one panel per target; returns the path written."""
+    """Learning curves, one panel per target; returns the path written (``path``, with
+    ``.png`` added when it has no extension)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    path = os.fspath(path)
+    extension = os.path.splitext(path)[1].lstrip(".").lower()
+    if not extension:
+        # what matplotlib would do, done here so that the report names the file written
+        path, extension = path.rstrip(".") + ".png", "png"
+    if extension not in FigureCanvasBase.get_supported_filetypes():
+        raise ValueError(
+            f"matplotlib cannot write .{extension} files; pass --plot a name ending in .png "
+            "(or .pdf, .svg)."
+        )
 
     targets = list(result.scores)
     fig, axes = plt.subplots(
@@ -208,6 +244,8 @@ def save_plot(result, path, title):
     axes[0][-1].legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize="small")
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return path

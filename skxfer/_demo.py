@@ -43,16 +43,18 @@ def run_demo(
     fast=False,
     plot="skxfer_demo.png",
     progress=True,
+    echo=None,
 ):
     """Compare transfer strategies from one hospital to others; return the report as text.
 
     ``sizes`` defaults to (10, 30, 100) labelled target patients ((10, 30) with ``fast``),
     ``seeds`` to 3 (1 with ``fast``). ``plot`` is the path of the learning-curve PNG (None:
-    no plot).
+    no plot). ``echo`` (e.g. ``print``), when given, gets the report before the plot is
+    drawn, then the line about the plot.
     """
     from skxfer._compare import compare
     from skxfer._compare_csv import MIN_TEST_ROWS
-    from skxfer._compare_report import format_report, plot_line
+    from skxfer._compare_report import format_report, print_then_plot
 
     sizes = list(sizes or (FAST_SIZES if fast else DEFAULT_SIZES))
     seeds = list(range(seeds or (1 if fast else 3)))
@@ -91,9 +93,7 @@ def run_demo(
         "seed(s).",
     ]
     report = format_report(result, title)
-    if plot is not None:
-        report += "\n" + plot_line(result, plot, f"skxfer demo: {source} -> other hospitals")
-    return report
+    return print_then_plot(report, result, plot, f"skxfer demo: {source} -> other hospitals", echo)
 
 
 def run_unlabelled_demo(

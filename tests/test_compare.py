@@ -250,3 +250,136 @@ def test_target_class_unknown_to_the_source_is_named(regression, tmp_path):
     assert out.stderr.strip().count("\n") == 0
     assert "target label(s) [9] of column 'quality' never occur in the source" in out.stderr
     assert "--task regression" in out.stderr
+
+
+# ----------------------------------------------------------------------------------------------
+# synthetic tables: no optional data package needed, small enough to run in-process
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory):
+    """A labelled source and a shifted target, each with an ID column of unique strings and a
+    text column of more values than one-hot encoding keeps."""
+    folder = tmp_path_factory.mktemp("synthetic")
+
+    def table(n, shift, seed):
+        rng = np.random.default_rng(seed)
+        x1, x2 = rng.normal(shift, 1.0, n), rng.normal(0.0, 1.0, n)
+        color = rng.choice(["red", "green", "blue"], n)
+        score = x1 + x2 + (color == "red") + rng.normal(0.0, 0.5, n)
+        return pd.DataFrame(
+            {
+                "id": [f"row-{seed}-{i}" for i in range(n)],
+                "x1": x1,
+                "shop": [f"shop{i % 60}" for i in range(n)],  # 60 values, 4 rows each
+                "color": color,
+                "x2": x2,
+                "y": (score > shift).astype(int),
+            }
+        )
+
+    source = _write(folder, "source.csv", table(240, 0.0, 1))
+    target = _write(folder, "target.csv", table(60, 1.0, 2))
+    return source, target
+
+
+def _main(capsys, *args):
+    """``skxfer compare`` in this process: ``(exit code, stdout, stderr)``."""
+    from skxfer.__main__ import main
+
+    code = main(["compare", "--fast", "--sizes", "10", "--seeds", "1", "--no-progress", *args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_id_column_is_dropped_and_wide_text_is_capped(synthetic, tmp_path, capsys):
+    from skxfer._compare import MAX_CATEGORIES
+
+    source, target = synthetic
+    code, out, err = _main(
+        capsys, "--source", source, "--target", target, "--label", "y", "--plot", "none"
+    )
+    assert code == 0, err
+    check_report(out, methods("classification"), 0.0, 1.0)
+    flat = " ".join(out.split())
+    assert "column 'id' dropped: 240 distinct values in 240 source rows, nearly one per row" in flat
+    kept = MAX_CATEGORIES - 1  # and one column for the others
+    assert f"column 'shop': 60 distinct values in the source; the {kept} commonest" in flat
+    assert "'color'" not in flat  # three values: encoded whole, without a note
+
+
+def test_encoded_width_is_bounded_by_the_category_cap():
+    from skxfer._compare import MAX_CATEGORIES, id_like_columns, make_preprocessor
+
+    n = 8000
+    frame = pd.DataFrame(
+        {
+            "id": [f"customer-{i:05d}" for i in range(n)],  # one value per row
+            "city": [f"city{i % 2000}" for i in range(n)],  # 2,000 values, 4 rows each
+            "x": np.arange(n, dtype=float),
+        }
+    )
+    assert id_like_columns(frame) == {"id": (n, n)}
+    assert id_like_columns(frame.drop(columns="id")) == {}
+    encoded = make_preprocessor(frame[["city", "x"]]).fit_transform(frame)
+    # x scaled, its missing indicator, and at most MAX_CATEGORIES columns for the city
+    assert encoded.shape == (n, 2 + MAX_CATEGORIES)
+    assert isinstance(encoded, np.ndarray)
+    # a city only in the target goes to the shared column of the rare ones
+    unseen = make_preprocessor(frame[["city", "x"]]).fit(frame)
+    row = unseen.transform(frame.iloc[:1].assign(city="nowhere"))
+    assert row[0, 2:].sum() == 1.0
+
+
+def test_an_unwritable_plot_costs_nothing_of_the_report(synthetic, tmp_path, capsys):
+    source, target = synthetic
+    args = ("--source", source, "--target", target, "--label", "y", "--plot")
+    code, out, err = _main(capsys, *args, str(tmp_path / "out.txt"))
+    assert code == 0, err
+    check_report(out, methods("classification"), 0.0, 1.0)
+    assert f"No plot: cannot save {tmp_path / 'out.txt'}: matplotlib cannot write .txt" in out
+    assert not list(tmp_path.iterdir())
+    # no extension: matplotlib's .png is added, and the report names that file
+    code, out, err = _main(capsys, *args, str(tmp_path / "curves"))
+    assert code == 0, err
+    assert out.rstrip().endswith(f"Learning curves saved to {tmp_path / 'curves.png'}")
+    assert (tmp_path / "curves.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_report_is_printed_before_the_plot_is_drawn(synthetic, tmp_path, capsys, monkeypatch):
+    import skxfer._compare_report
+
+    source, target = synthetic
+    printed = []
+
+    def broken_plot(result, path, title):
+        printed.append(capsys.readouterr().out)
+        raise RuntimeError("the plotting library broke")
+
+    monkeypatch.setattr(skxfer._compare_report, "save_plot", broken_plot)
+    code, out, err = _main(
+        capsys, "--source", source, "--target", target, "--label", "y", "--plot", "x.png"
+    )
+    assert code == 0, err
+    (before,) = printed
+    check_report(before, methods("classification"), 0.0, 1.0)  # the whole table, already out
+    assert out.strip() == "No plot: cannot save x.png: the plotting library broke"
+
+
+@pytest.mark.parametrize("role", ["source", "target"])
+def test_a_repeated_column_name_is_an_error_naming_it(synthetic, tmp_path, capsys, role):
+    files = dict(zip(("source", "target"), synthetic))
+    lines = Path(files[role]).read_text().splitlines()
+    assert lines[0] == "id,x1,shop,color,x2,y"
+    lines[0] = "id,x1,shop,color,x1,y"  # pandas would read the second as 'x1.1'
+    files[role] = str(tmp_path / "repeated.csv")
+    Path(files[role]).write_text("\n".join(lines) + "\n")
+    code, out, err = _main(
+        capsys, "--source", files["source"], "--target", files["target"], "--label", "y"
+    )
+    assert code == 1
+    assert out == ""
+    assert err.strip() == (
+        f"skxfer compare: the {role} file {files[role]} repeats the column(s) 'x1' in its "
+        "header; rename or drop the repeats so that each column has one name."
+    )

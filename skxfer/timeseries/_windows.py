@@ -1,13 +1,16 @@
 """Lag and rolling-window features of many series, for forecasting with tabular learners."""
 
+import datetime
 import warnings
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_array
 from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skxfer.timeseries._time_steps import fit_time_steps
 
 WINDOW_STATS = ("mean", "std", "min", "max", "median", "sum")
 
@@ -35,14 +38,27 @@ class LagFeatures(TransformerMixin, BaseEstimator):
     missing values (XGBoost does). :func:`make_lag_table` does the usual
     features-and-target table in one call.
 
-    Steps are rows: within a series, rows are ordered by the ``time`` column (or kept in
-    their order when ``time`` is None) and ``lag1`` is the previous row, whatever the time
-    gap. Insert rows with NaN for missing time steps first (e.g. with ``reindex``) when the
-    series has gaps.
+    **Steps.** With a ``time`` column on a regular grid (whole numbers, numbers a fixed step
+    apart, dates a whole number of years, months, business days, days, hours ... apart), a
+    step is one step of that grid, found in ``fit`` (``time_step_``; or pass ``time_step``):
+    ``{col}_lag1`` of the row at time ``t`` is the value at ``t - step``, and a time with no
+    row is a missing value, as if a row of NaN were there. Without ``time``, or with times on
+    no grid (or ``time_step="rows"``), a step is a row: within a series, rows are ordered by
+    ``time`` (or kept in their order when ``time`` is None) and ``lag1`` is the previous row,
+    whatever the time gap.
 
-    Because the features of a row depend on the rows before it, transform a series in one
-    call with its history: transforming the rows of a series one batch at a time gives NaN
-    at the start of every batch.
+    **History, and cross-validation.** With a ``time`` column, ``fit`` keeps the series it
+    is given (their values, by series and time), and ``transform`` computes the features of
+    its rows from that history together with the rows themselves, matched by series and
+    time (a row of ``X`` replaces a kept row of the same series and time). So in a
+    ``Pipeline`` under cross-validation the held-out rows get exactly the features the
+    whole series gives them, whatever the split; a training row whose earlier steps are
+    held out (a shuffled ``KFold``) gets NaN for them, never the value of another step.
+    With ``time_step="rows"`` a held-out row cannot be told from a time gap, so a row of
+    ``transform`` that falls inside a series seen in ``fit`` without being part of it is an
+    error (a split in time order, as ``TimeSeriesSplit`` makes, is fine). Without ``time``
+    rows have no key: each ``transform`` call must hold whole series, from their first row,
+    so pass ``time`` whenever the transformer runs inside cross-validation.
 
     Parameters
     ----------
@@ -64,12 +80,19 @@ class LagFeatures(TransformerMixin, BaseEstimator):
         Column that names the series of each row: a column label of a DataFrame, or a
         column position of an array. None: all rows are one series.
     time : str or int, default=None
-        Column that orders the rows of a series (any sortable values: dates, numbers). None:
-        the rows of each series are in time order already. A repeated time within a series
-        is an error.
+        Column that orders the rows of a series (any sortable values: dates, numbers) and,
+        with ``group``, names each row, so that ``transform`` can join its rows with the
+        series kept by ``fit``. None: the rows of each series are in time order already. A
+        repeated time within a series is an error.
     columns : str, int or sequence, default=None
         The value columns to lag (labels or positions, as ``group``). None means every column
         but ``group`` and ``time``.
+    time_step : "auto", "rows", float or timedelta, default="auto"
+        What one step back means (used only with ``time``). "auto": the grid of the times
+        seen in ``fit`` when they lie on one (the smallest gap between two times of a series
+        divides every gap, and the rows fill at least half of the grid), else rows. "rows": a
+        step is a row. A number (for numeric times) or a duration such as
+        ``numpy.timedelta64(1, "M")`` (for dates): that grid step.
 
     Attributes
     ----------
@@ -81,6 +104,10 @@ class LagFeatures(TransformerMixin, BaseEstimator):
         The window statistics used.
     value_columns_ : ndarray of int
         Positions, among the columns of ``X``, of the columns that are lagged.
+    time_step_ : None, "rows", number, numpy.timedelta64 or str
+        The step used: None without ``time``; "rows"; the grid step of numeric times; a
+        ``numpy.timedelta64`` for dates (``numpy.timedelta64(1, "M")`` for monthly dates);
+        ``"k business days"`` for dates that are all weekdays.
     n_features_in_ : int
         Number of columns seen in ``fit`` (``group`` and ``time`` included).
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -94,6 +121,7 @@ class LagFeatures(TransformerMixin, BaseEstimator):
     Examples
     --------
     >>> import numpy as np
+    >>> import pandas as pd
     >>> from skxfer.timeseries import LagFeatures
     >>> X = np.array([[0, 1.0], [0, 2.0], [0, 3.0], [1, 10.0], [1, 20.0]])
     >>> lagger = LagFeatures(lags=(1, 2), windows=(2,), group=0).fit(X)
@@ -105,6 +133,18 @@ class LagFeatures(TransformerMixin, BaseEstimator):
            [ 2. ,  1. ,  1.5],
            [ nan,  nan,  nan],
            [10. ,  nan,  nan]])
+
+    With a time column, rows given to ``transform`` later (the held-out rows of a split)
+    get their lags from the series kept by ``fit``; the fitted rows miss step 2:
+
+    >>> frame = pd.DataFrame({"day": [0, 1, 2, 3], "sales": [5.0, 6.0, 7.0, 8.0]})
+    >>> lagger = LagFeatures(lags=(1,), time="day").fit(frame.iloc[[0, 1, 3]])
+    >>> lagger.time_step_
+    1
+    >>> lagger.transform(frame.iloc[[0, 1, 3]]).ravel()  # step 2 is missing
+    array([nan,  5., nan])
+    >>> lagger.transform(frame.iloc[[2]]).ravel()
+    array([6.])
     """
 
     _parameter_constraints: dict = {
@@ -116,6 +156,12 @@ class LagFeatures(TransformerMixin, BaseEstimator):
         "group": [str, Integral, Hidden(object), None],
         "time": [str, Integral, Hidden(object), None],
         "columns": [str, Integral, "array-like", None],
+        "time_step": [
+            StrOptions({"auto", "rows"}),
+            np.timedelta64,
+            datetime.timedelta,
+            Interval(Real, 0, None, closed="neither"),
+        ],
     }
 
     def __init__(
@@ -128,6 +174,7 @@ class LagFeatures(TransformerMixin, BaseEstimator):
         group=None,
         time=None,
         columns=None,
+        time_step="auto",
     ):
         self.lags = lags
         self.windows = windows
@@ -137,10 +184,12 @@ class LagFeatures(TransformerMixin, BaseEstimator):
         self.group = group
         self.time = time
         self.columns = columns
+        self.time_step = time_step
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Check the parameters and find the group, time and value columns of ``X``.
+        """Check the parameters, find the group, time and value columns of ``X``, and keep
+        its series (with ``time``) as the history of later rows.
 
         Parameters
         ----------
@@ -157,7 +206,21 @@ class LagFeatures(TransformerMixin, BaseEstimator):
         self.lags_, self.windows_, self.window_stats_ = _check_windows(
             self.lags, self.windows, self.window_stats, self.horizon
         )
-        self._validate(X, reset=True)
+        values, groups, times = self._validate(X, reset=True)
+        self.time_step_ = self._steps = self._history = None
+        if times is None:
+            if not (isinstance(self.time_step, str) and self.time_step == "auto"):
+                raise ValueError(
+                    f"time_step={self.time_step!r} needs a time column; pass time= (or "
+                    "leave time_step='auto')."
+                )
+            return self
+        codes = _group_codes(groups, len(values))
+        _refuse_repeats(_series_keys(codes, _time_ranks(times, self.time)), self.time)
+        self._steps = fit_time_steps(times, codes, self.time_step, self.time)
+        self.time_step_ = self._steps.public
+        units = None if self._steps.kind == "rows" else self._steps.encode(times, self.time)
+        self._history = (groups, times, units, values)
         return self
 
     def transform(self, X):
@@ -166,7 +229,8 @@ class LagFeatures(TransformerMixin, BaseEstimator):
         Parameters
         ----------
         X : {array-like, DataFrame} of shape (n_samples, n_features)
-            The long table, with the columns seen in ``fit``.
+            The long table, with the columns seen in ``fit``. With ``time``, the past of a
+            row is found among these rows and the series kept by ``fit``.
 
         Returns
         -------
@@ -175,25 +239,21 @@ class LagFeatures(TransformerMixin, BaseEstimator):
             Columns as :meth:`get_feature_names_out` names them.
         """
         check_is_fitted(self)
-        values, codes, times = self._validate(X, reset=False)
-        order = _series_order(codes, times, self.time)
-        sorted_values = values[order]
-        sorted_codes = codes[order]
-        # position of each sorted row within its series
-        starts = np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]
-        first = np.maximum.accumulate(np.where(starts, np.arange(len(order)), 0))
-        position = np.arange(len(order)) - first
-        blocks = [_lagged(sorted_values, position, k) for k in self.lags_]
-        min_periods = self.min_periods
+        values, groups, times = self._validate(X, reset=False)
+        if times is None:
+            codes = _group_codes(groups, len(values))
+            order = np.argsort(codes, kind="stable")
+            steps = np.empty(len(values), dtype=np.int64)
+            steps[order] = _positions(codes[order])
+            table = _Table(values, codes, steps, 1, np.arange(len(values)))
+        else:
+            table = self._with_history(values, groups, times)
+        blocks = [table.lagged(k) for k in self.lags_]
         for w in self.windows_:
-            need = w if min_periods is None else min(min_periods, w)
-            stats = _rolling(sorted_values, position, w, self.horizon, need, self.window_stats_)
-            blocks.extend(stats)
+            need = w if self.min_periods is None else min(self.min_periods, w)
+            blocks.extend(table.rolling(w, self.horizon, need, self.window_stats_))
         # one block per lag or window statistic, value column by value column inside
-        out_sorted = np.hstack(blocks)
-        out = np.empty_like(out_sorted)
-        out[order] = out_sorted
-        return out
+        return np.hstack(blocks)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns.
@@ -230,8 +290,8 @@ class LagFeatures(TransformerMixin, BaseEstimator):
     # ------------------------------------------------------------------------------------
 
     def _validate(self, X, *, reset):
-        """``(values, group codes, times)`` of ``X``: the value columns as float64, an int
-        code per row naming its series, and the time column (or None)."""
+        """``(values, groups, times)`` of ``X``: the value columns as float64, the group
+        column (or None: one series) and the time column (or None)."""
         is_frame = hasattr(X, "columns") and hasattr(X, "iloc")
         if self.group is None and self.time is None and self.columns is None:
             values = validate_data(
@@ -239,7 +299,7 @@ class LagFeatures(TransformerMixin, BaseEstimator):
             )
             if reset:
                 self.value_columns_ = np.arange(values.shape[1])
-            return values, np.zeros(len(values), dtype=np.intp), None
+            return values, None, None
         if not is_frame:
             X = _as_2d_array(X)
         validate_data(self, X, reset=reset, skip_check_array=True)
@@ -281,13 +341,87 @@ class LagFeatures(TransformerMixin, BaseEstimator):
             ensure_all_finite="allow-nan",
             input_name="the value columns of X",
         )
-        codes = (
-            np.zeros(len(values), dtype=np.intp)
-            if group is None
-            else _group_codes(column(group), self.group)
-        )
+        groups = None if group is None else _group_values(column(group), self.group)
         times = None if time is None else _time_values(column(time), self.time)
-        return values, codes, times
+        return values, groups, times
+
+    def _with_history(self, values, groups, times):
+        """The rows of ``X`` laid over the series kept by ``fit``, as a :class:`_Table`."""
+        kept_groups, kept_times, kept_units, kept_values = self._history
+        n_kept, n_new = len(kept_values), len(values)
+        all_groups = None if groups is None else _concatenate(kept_groups, groups)
+        codes = _group_codes(all_groups, n_kept + n_new)
+        rows = self._steps.kind == "rows"
+        if rows:  # only the order of the times is known
+            units = _time_ranks(_concatenate(kept_times, times), self.time)
+        else:
+            units = np.concatenate([kept_units, self._steps.encode(times, self.time)])
+        keys = _series_keys(codes, units)
+        kept_keys, new_keys = keys[:n_kept], keys[n_kept:]
+        _refuse_repeats(new_keys, self.time)
+        if rows:
+            known = np.isin(new_keys, kept_keys)
+            _refuse_rows_inside(codes, units, n_kept, known, all_groups, times, self.time)
+        # a row of X replaces the kept row of the same series and time
+        keep = np.r_[~np.isin(kept_keys, new_keys), np.ones(n_new, dtype=bool)]
+        values, codes, units = np.vstack([kept_values, values])[keep], codes[keep], units[keep]
+        if rows:  # a step is a row: number the rows of each series in time order
+            order = np.lexsort((units, codes))
+            units = np.empty(len(units), dtype=np.int64)
+            units[order] = _positions(codes[order])
+        step = 1 if rows else self._steps.step
+        return _Table(values, codes, units, step, np.arange(len(values) - n_new, len(values)))
+
+
+class _Table:
+    """Rows of one or more series sorted by series and time, and the rows to make features
+    for (``query``, in the order of ``X``). ``units`` counts time in whole grid units (a
+    step is ``step`` units) or in rows."""
+
+    def __init__(self, values, codes, units, step, query):
+        order = np.lexsort((units, codes))
+        self.values = values[order]
+        codes, units = codes[order], units[order]
+        where = np.empty(len(order), dtype=np.intp)
+        where[order] = np.arange(len(order))
+        self.query_codes, self.query_units = codes[where[query]], units[where[query]]
+        # (series, time) as one sorted int64 key: the time by its rank among the distinct ones
+        self.distinct = np.unique(units)
+        self.keys = codes * len(self.distinct) + np.searchsorted(self.distinct, units)
+        self.step = step
+
+    def locate(self, back, rows=slice(None)):
+        """Position of the row ``back`` steps before each query row, or -1 where none is."""
+        target = self.query_units[rows] - back * self.step
+        rank = np.minimum(np.searchsorted(self.distinct, target), len(self.distinct) - 1)
+        keys = self.query_codes[rows] * len(self.distinct) + rank
+        position = np.minimum(np.searchsorted(self.keys, keys), len(self.keys) - 1)
+        found = (self.distinct[rank] == target) & (self.keys[position] == keys)
+        return np.where(found, position, -1)
+
+    def lagged(self, k):
+        """The values ``k`` steps before each query row (NaN where there is no such row)."""
+        position = self.locate(k)
+        out = np.full((len(position), self.values.shape[1]), np.nan)
+        out[position >= 0] = self.values[position[position >= 0]]
+        return out
+
+    def rolling(self, width, horizon, need, stats):
+        """One array per statistic: the window of ``width`` steps ending ``horizon`` steps
+        before each query row."""
+        n, n_cols = len(self.query_units), self.values.shape[1]
+        outs = {s: np.full((n, n_cols), np.nan) for s in stats}
+        for start in range(0, n, _BLOCK_ROWS):
+            rows = slice(start, min(start + _BLOCK_ROWS, n))
+            back = np.stack([self.locate(horizon + j, rows) for j in range(width)], axis=1)
+            inside = back >= 0
+            gathered = np.where(inside[:, :, None], self.values[np.where(inside, back, 0)], np.nan)
+            present = ~np.isnan(gathered)
+            count = present.sum(axis=1)
+            enough = count >= need
+            for stat in stats:
+                outs[stat][rows] = np.where(enough, _reduce(stat, gathered, present, count), np.nan)
+        return [outs[s] for s in stats]
 
 
 def make_lag_table(
@@ -303,6 +437,7 @@ def make_lag_table(
     min_periods=None,
     features=(),
     dropna="any",
+    time_step="auto",
 ):
     """Features and target of a one-series-or-many forecasting table.
 
@@ -321,8 +456,9 @@ def make_lag_table(
         Column that names the series; None: one series.
     time : str or int, default=None
         Column that orders each series; None: rows already in time order.
-    lags, windows, window_stats, horizon, min_periods
-        As in :class:`LagFeatures`, applied to ``target``.
+    lags, windows, window_stats, horizon, min_periods, time_step
+        As in :class:`LagFeatures`, applied to ``target``: with a ``time`` column on a
+        regular grid a step is a grid step, and a time with no row is a missing value.
     features : sequence of str or int, default=()
         Columns of ``frame`` passed through as features of the same row. They must be
         known when the forecast is made (the row's month, a planned price), or they leak.
@@ -383,6 +519,7 @@ def make_lag_table(
         group=group,
         time=time,
         columns=target,
+        time_step=time_step,
     ).set_output(transform="default")  # an array whatever the global transform_output
     with warnings.catch_warnings():
         # a DataFrame with non-string column labels is fine here
@@ -517,24 +654,29 @@ def _position(key, labels, name, is_frame):
     )
 
 
-def _group_codes(column, name):
+def _group_values(column, name):
+    """The group column, with a clear error for a row without a series."""
     values = np.asarray(column)
     if values.dtype.kind == "f" and np.isnan(values).any():
         raise ValueError(f"group column {name!r} has NaN; every row needs a series name.")
-    if values.dtype.kind == "O":
-        if any(v is None or (isinstance(v, float) and np.isnan(v)) for v in values):
-            raise ValueError(f"group column {name!r} has missing values; every row needs one.")
-        values = values.astype(str) if not _all_same_type(values) else values
+    if values.dtype.kind == "O" and any(
+        v is None or (isinstance(v, float) and np.isnan(v)) for v in values
+    ):
+        raise ValueError(f"group column {name!r} has missing values; every row needs one.")
+    return values
+
+
+def _group_codes(groups, n):
+    """An int code per row naming its series (all 0 without a group column)."""
+    if groups is None:
+        return np.zeros(n, dtype=np.int64)
+    if groups.dtype.kind == "O" and len({type(v) for v in groups}) > 1:
+        groups = groups.astype(str)
     try:
-        _, codes = np.unique(values, return_inverse=True)
+        _, codes = np.unique(groups, return_inverse=True)
     except TypeError as exc:
-        raise ValueError(f"group column {name!r} holds values that cannot be compared.") from exc
-    return codes.ravel().astype(np.intp)
-
-
-def _all_same_type(values):
-    kinds = {type(v) for v in values}
-    return len(kinds) == 1
+        raise ValueError("the group column holds values that cannot be compared.") from exc
+    return codes.ravel().astype(np.int64)
 
 
 def _time_values(column, name):
@@ -546,48 +688,63 @@ def _time_values(column, name):
     return values
 
 
-def _series_order(codes, times, time_name):
-    """Row order that sorts by series, then by time (stable), with repeated times refused."""
-    if times is None:
-        return np.argsort(codes, kind="stable")
+def _time_ranks(times, name):
+    """The rank of each time among the distinct times (equal times share a rank)."""
     try:
-        order = np.lexsort((times, codes))
+        _, ranks = np.unique(times, return_inverse=True)
     except TypeError as exc:
-        raise ValueError(f"time column {time_name!r} holds values that cannot be sorted.") from exc
-    same_series = codes[order][1:] == codes[order][:-1]
-    same_time = times[order][1:] == times[order][:-1]
-    if np.any(same_series & same_time):
+        raise ValueError(f"time column {name!r} holds values that cannot be sorted.") from exc
+    return ranks.ravel().astype(np.int64)
+
+
+def _series_keys(codes, units):
+    """One int64 per (series, time) pair."""
+    distinct, ranks = np.unique(units, return_inverse=True)
+    return codes * len(distinct) + ranks.ravel()
+
+
+def _refuse_repeats(keys, name):
+    if len(np.unique(keys)) < len(keys):
         raise ValueError(
-            f"time column {time_name!r} repeats a time within a series; each series needs one "
-            "row per time step (aggregate the duplicates, or pass the group column)."
+            f"time column {name!r} repeats a time within a series; each series needs one row "
+            "per time step (aggregate the duplicates, or pass the group column)."
         )
-    return order
 
 
-def _lagged(values, position, k):
-    """Values ``k`` rows back within each series (rows sorted by series and time)."""
-    out = np.full_like(values, np.nan)
-    ok = position >= k
-    out[ok] = values[np.flatnonzero(ok) - k]
-    return out
+def _refuse_rows_inside(codes, units, n_kept, known, groups, times, name):
+    """With steps counted in rows, a new row between two kept rows of its series means the
+    features computed in ``fit`` counted the wrong rows as its neighbours."""
+    low = np.full(codes.max() + 1, np.iinfo(np.int64).max)
+    high = np.full(codes.max() + 1, np.iinfo(np.int64).min)
+    np.minimum.at(low, codes[:n_kept], units[:n_kept])
+    np.maximum.at(high, codes[:n_kept], units[:n_kept])
+    new_codes, new_units = codes[n_kept:], units[n_kept:]
+    inside = ~known & (low[new_codes] < new_units) & (new_units < high[new_codes])
+    if inside.any():
+        i = np.flatnonzero(inside)[0]
+        series = "" if groups is None else f" of series {groups[n_kept + i]!r}"
+        raise ValueError(
+            f"the row{series} at time {times[i]!r} falls between times of its series seen in "
+            "fit without being one of them: with time_step='rows' a step is a row, so the "
+            "features computed in fit skipped it. Fit on whole series or on a time-ordered "
+            "prefix (as TimeSeriesSplit splits), or pass a time on a regular grid with "
+            "time_step='auto' (or the step) so that a missing step is NaN."
+        )
 
 
-def _rolling(values, position, width, horizon, need, stats):
-    """One array per statistic: the window of ``width`` values ending ``horizon`` rows back."""
-    n, n_cols = values.shape
-    outs = {s: np.full((n, n_cols), np.nan) for s in stats}
-    offsets = horizon + np.arange(width)  # rows back of each window slot
-    for start in range(0, n, _BLOCK_ROWS):
-        rows = np.arange(start, min(start + _BLOCK_ROWS, n))
-        back = rows[:, None] - offsets[None, :]
-        inside = position[rows, None] >= offsets[None, :]
-        gathered = np.where(inside[:, :, None], values[np.where(inside, back, 0)], np.nan)
-        present = ~np.isnan(gathered)
-        count = present.sum(axis=1)
-        enough = count >= need
-        for stat in stats:
-            outs[stat][rows] = np.where(enough, _reduce(stat, gathered, present, count), np.nan)
-    return [outs[s] for s in stats]
+def _concatenate(kept, new):
+    try:
+        return np.concatenate([kept, new])
+    except TypeError:  # e.g. dates in fit, numbers now: compared as objects, and refused
+        return np.concatenate([kept.astype(object), new.astype(object)])
+
+
+def _positions(sorted_codes):
+    """Position of each row within its series, the rows sorted by series."""
+    n = len(sorted_codes)
+    starts = np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]
+    first = np.maximum.accumulate(np.where(starts, np.arange(n), 0))
+    return np.arange(n) - first
 
 
 def _reduce(stat, gathered, present, count):

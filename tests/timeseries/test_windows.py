@@ -1,6 +1,11 @@
+import datetime
+import pickle
+
 import numpy as np
 import pytest
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.model_selection import GridSearchCV, KFold, TimeSeriesSplit
+from sklearn.pipeline import make_pipeline
 
 from skxfer.timeseries import LagFeatures, make_lag_table
 
@@ -254,3 +259,211 @@ def test_make_lag_table_ignores_a_global_pandas_output():
         got = make_lag_table(frame, target="sales", group="city", time="month", lags=(1,))
     pd.testing.assert_frame_equal(got[0], expected[0])
     np.testing.assert_array_equal(got[1], expected[1])
+
+
+# ----------------------------------------------------------------------------------------------
+# time steps, and the history kept by fit: lags under cross-validation
+
+
+class Recorder(RegressorMixin, BaseEstimator):
+    """A regressor that records the features it is fitted on and asked to predict."""
+
+    calls = []
+
+    def __init__(self, shrink=0.0):
+        self.shrink = shrink
+
+    def fit(self, X, y):
+        Recorder.calls.append(("fit", X.copy()))
+        self.mean_ = float(np.mean(y)) * (1.0 - self.shrink)
+        return self
+
+    def predict(self, X):
+        Recorder.calls.append(("predict", X.copy()))
+        return np.full(len(X), self.mean_)
+
+
+def _monthly_panel():
+    """Three cities, one of them starting later, in time order (as TimeSeriesSplit needs)."""
+    rng = np.random.default_rng(7)
+    parts = [
+        pd.DataFrame(
+            {"city": name, "month": np.arange(start, 60), "sales": rng.normal(size=60 - start)}
+        )
+        for name, start in (("a", 0), ("b", 0), ("c", 20))
+    ]
+    return pd.concat(parts).sort_values(["month", "city"]).reset_index(drop=True)
+
+
+@pytest.mark.parametrize(
+    "cv", [KFold(5, shuffle=True, random_state=0), TimeSeriesSplit(4)], ids=["kfold", "ts"]
+)
+def test_a_pipeline_under_cross_validation_gets_the_lags_of_the_whole_series(cv):
+    frame = _monthly_panel()
+    lagger = LagFeatures(lags=(1, 3), group="city", time="month", columns="sales")
+    pipe = make_pipeline(lagger, Recorder()).set_output(transform="pandas")
+    grid = {"lagfeatures__windows": [(2,), (4,)], "recorder__shrink": [0.0, 0.5]}
+    Recorder.calls.clear()
+    GridSearchCV(pipe, grid, cv=cv, error_score="raise").fit(frame, frame["sales"])
+
+    def table(data, windows):
+        X, _, _ = make_lag_table(
+            data,
+            target="sales",
+            group="city",
+            time="month",
+            lags=(1, 3),
+            windows=windows,
+            dropna=None,
+        )
+        return X
+
+    full = {w: table(frame, (w,)) for w in (2, 4)}
+    predicted = []
+    for kind, X in Recorder.calls:
+        width = 4 if "sales_roll4_mean" in X.columns else 2
+        if kind == "predict":
+            # a held-out row: exactly the features the whole series gives it
+            pd.testing.assert_frame_equal(X, full[width].loc[X.index])
+            predicted.extend(X.index)
+            continue
+        # a training row: the same, with NaN for each step the split held out
+        seen = frame.assign(sales=frame["sales"].where(frame.index.isin(X.index)))
+        pd.testing.assert_frame_equal(X, table(seen, (width,)).loc[X.index])
+        if isinstance(cv, TimeSeriesSplit):  # a time-ordered prefix holds every earlier step
+            pd.testing.assert_frame_equal(X, full[width].loc[X.index])
+    if isinstance(cv, KFold):
+        # every row was held out once per candidate (4), each time with the right features
+        assert pd.Series(predicted).value_counts().eq(4).all()
+        assert len(set(predicted)) == len(frame)
+
+
+def test_steps_counted_in_rows_refuse_a_row_inside_the_fitted_series():
+    frame = _monthly_panel()
+    lagger = LagFeatures(lags=(1,), group="city", time="month", columns="sales", time_step="rows")
+    pipe = make_pipeline(lagger, Recorder())
+    search = GridSearchCV(pipe, {"recorder__shrink": [0.0]}, error_score="raise")
+    with pytest.raises(ValueError, match="falls between times of its series seen in fit"):
+        search.set_params(cv=KFold(3, shuffle=True, random_state=0)).fit(frame, frame["sales"])
+    # a time-ordered split never puts a row inside the fitted part of a series
+    search.set_params(cv=TimeSeriesSplit(3)).fit(frame, frame["sales"])
+
+
+def test_a_missing_time_step_is_a_missing_value_unless_steps_are_rows():
+    frame = pd.DataFrame({"month": [0, 1, 3, 4, 5], "sales": [1.0, 2.0, 4.0, 5.0, 6.0]})
+    lagger = LagFeatures(lags=(1, 2), windows=(2,), time="month")
+    out = lagger.fit_transform(frame)
+    assert lagger.time_step_ == 1
+    # month 2 has no row: lag 1 of month 3, lag 2 of month 4 and windows over it are NaN
+    np.testing.assert_array_equal(out[:, 0], [np.nan, 1.0, np.nan, 4.0, 5.0])
+    np.testing.assert_array_equal(out[:, 1], [np.nan, np.nan, 2.0, np.nan, 4.0])
+    np.testing.assert_array_equal(out[:, 2], [np.nan, np.nan, np.nan, np.nan, 4.5])
+    rows = LagFeatures(lags=(1,), time="month", time_step="rows").fit_transform(frame)
+    np.testing.assert_array_equal(rows[:, 0], [np.nan, 1.0, 2.0, 4.0, 5.0])
+
+
+def _steps_of(times, groups=None):
+    frame = pd.DataFrame({"t": times, "v": np.arange(len(times), dtype=float)})
+    if groups is not None:
+        frame["g"] = groups
+    lagger = LagFeatures(time="t", group=None if groups is None else "g", columns="v")
+    return lagger.fit(frame).time_step_
+
+
+def test_auto_time_step_finds_the_grid_of_numbers_and_dates():
+    assert _steps_of(np.arange(10)) == 1
+    assert _steps_of(np.arange(0, 30, 3)) == 3
+    assert _steps_of(np.arange(0, 30, 3) + 1) == 3  # wherever the grid starts
+    assert _steps_of([0, 1, 2, 4, 5, 7, 8, 9]) == 1  # some steps missing
+    assert _steps_of(2000 + np.arange(36) / 12) == pytest.approx(1 / 12)
+    assert _steps_of([0, 2, 1, 3], groups=["x", "x", "y", "y"]) == 2  # two series, two phases
+    # year * 100 + month: 12 of every 100 numbers used, no grid of step 1
+    assert _steps_of([y * 100 + m for y in (2019, 2020) for m in range(1, 13)]) == "rows"
+    assert _steps_of([0.0, 1.0, 2.5, 7.0]) == "rows"
+    assert _steps_of(["a", "b", "c"]) == "rows"
+    months = np.timedelta64(1, "M")
+    assert _steps_of(pd.date_range("2020-01-01", periods=30, freq="MS")) == months
+    assert _steps_of(pd.date_range("2020-01-01", periods=30, freq="ME")) == months
+    assert _steps_of(pd.date_range("2020-01-01", periods=8, freq="QS")) == 3 * months
+    assert _steps_of(pd.date_range("2020-01-01", periods=5, freq="YS")) == np.timedelta64(1, "Y")
+    assert _steps_of(pd.date_range("2020-01-01", periods=30, freq="D")) == np.timedelta64(1, "D")
+    assert _steps_of(pd.date_range("2020-01-01", periods=30, freq="h")) == np.timedelta64(1, "h")
+    assert _steps_of(pd.bdate_range("2020-01-01", periods=30)) == "1 business day"
+
+
+def test_calendar_steps_reach_over_weekends_and_month_ends():
+    days = pd.bdate_range("2024-01-01", periods=10)  # Monday to Friday, twice
+    out = LagFeatures(time="t").fit_transform(pd.DataFrame({"t": days, "v": np.arange(10.0)}))
+    np.testing.assert_array_equal(out[:, 0], [np.nan, *range(9)])  # Monday's lag is Friday
+    ends = pd.date_range("2024-01-31", periods=4, freq="ME")  # 31, 29, 31, 30 days
+    out = LagFeatures(time="t").fit_transform(pd.DataFrame({"t": ends, "v": np.arange(4.0)}))
+    np.testing.assert_array_equal(out[:, 0], [np.nan, 0.0, 1.0, 2.0])
+
+
+def test_an_explicit_time_step_sets_the_grid():
+    frame = pd.DataFrame({"t": [0, 2, 4, 6], "v": [1.0, 2.0, 3.0, 4.0]})
+    out = LagFeatures(time="t", time_step=1).fit_transform(frame)
+    assert np.isnan(out).all()  # every odd step is missing
+    out = LagFeatures(time="t", time_step=2.0).fit_transform(frame)
+    np.testing.assert_array_equal(out[:, 0], [np.nan, 1.0, 2.0, 3.0])
+    dates = pd.DataFrame({"t": pd.date_range("2024-01-01", periods=4, freq="7D"), "v": frame["v"]})
+    lagger = LagFeatures(time="t", time_step=np.timedelta64(7, "D"))
+    np.testing.assert_array_equal(lagger.fit_transform(dates)[:, 0], [np.nan, 1.0, 2.0, 3.0])
+    assert lagger.time_step_ == np.timedelta64(7, "D")
+    lagger = LagFeatures(time="t", time_step=datetime.timedelta(days=14))  # two rows back
+    np.testing.assert_array_equal(lagger.fit_transform(dates)[:, 0], [np.nan, np.nan, 1.0, 2.0])
+
+
+def test_transform_joins_its_rows_with_the_fitted_series_by_time():
+    frame = pd.DataFrame({"g": ["a"] * 6 + ["b"] * 3, "t": [*range(6), *range(3)]})
+    frame["v"] = np.arange(9.0) * 10
+    lagger = LagFeatures(lags=(1,), group="g", time="t").fit(frame)
+    # rows given again with new values replace the fitted ones; the rest come from fit
+    later = frame.iloc[[3, 2, 7]].assign(v=[-1.0, -2.0, -3.0])
+    np.testing.assert_array_equal(lagger.transform(later)[:, 0], [-2.0, 10.0, 60.0])
+    # a new step after the end, and a new series, are fine too
+    new = pd.DataFrame({"g": ["a", "c"], "t": [6, 0], "v": [1.0, 2.0]})
+    np.testing.assert_array_equal(lagger.transform(new)[:, 0], [50.0, np.nan])
+    # the history survives pickling
+    again = pickle.loads(pickle.dumps(lagger))
+    np.testing.assert_array_equal(again.transform(later), lagger.transform(later))
+    assert again.time_step_ == 1
+
+
+@pytest.mark.parametrize(
+    ("params", "data", "message"),
+    [
+        ({"time_step": 2}, {"v": [1.0, 2.0]}, "time_step=2 needs a time column"),
+        (
+            {"time": "t", "time_step": 2},
+            {"t": pd.date_range("2024-01-01", periods=2), "v": [1.0, 2.0]},
+            "is a number, but time column 't' holds dates",
+        ),
+        (
+            {"time": "t", "time_step": np.timedelta64(1, "D")},
+            {"t": [0, 1], "v": [1.0, 2.0]},
+            "is a duration, but time column 't' holds numbers",
+        ),
+        (
+            {"time": "t", "time_step": np.timedelta64(1, "M")},
+            {"t": pd.to_datetime(["2024-01-15", "2024-02-15"]), "v": [1.0, 2.0]},
+            "dates that are not whole months",
+        ),
+        ({"time": "t", "time_step": 0.5}, {"t": [0.0, 0.7], "v": [1.0, 2.0]}, "off the grid"),
+    ],
+)
+def test_bad_time_steps_name_the_fix(params, data, message):
+    with pytest.raises(ValueError, match=message):
+        LagFeatures(**params).fit(pd.DataFrame(data))
+
+
+def test_a_time_off_the_fitted_grid_is_refused_in_transform():
+    frame = pd.DataFrame({"t": [0.0, 0.5, 1.0], "v": [1.0, 2.0, 3.0]})
+    lagger = LagFeatures(time="t").fit(frame)
+    assert lagger.time_step_ == 0.5
+    with pytest.raises(ValueError, match="has 1.2, off the grid of step 0.5"):
+        lagger.transform(pd.DataFrame({"t": [1.2], "v": [4.0]}))
+    with pytest.raises(ValueError, match="repeats a time within a series"):
+        lagger.transform(pd.DataFrame({"t": [1.5, 1.5], "v": [4.0, 5.0]}))
+    with pytest.raises(ValueError, match="repeats a time within a series"):
+        LagFeatures(time="t").fit(frame.assign(t=0.0))
