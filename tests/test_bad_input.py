@@ -153,3 +153,38 @@ def test_bad_input_gives_clear_error_or_finite_output(estimator, case):
         assert np.all(np.isfinite(out)), f"{defect}: {name} is not finite"
     if "weights_" in outputs:
         assert np.all(outputs["weights_"] >= 0)
+
+
+@pytest.mark.parametrize("scale", [1e39, 1e160, 1e300], ids=["1e39", "1e160", "1e300"])
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=lambda e: type(e).__name__)
+def test_finite_values_near_the_float_limits_raise_clearly_or_give_finite_output(estimator, scale):
+    """Finite values that overflow float32 (1e39), squared float64 distances (1e160) or
+    float64 sums (1e300) either raise an error that says so or leave every output finite."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    X[40:] += 0.5
+    y = (X[:, 0] > 0.2).astype(int)
+    y[50:] = -1
+    sample_domain = np.r_[np.ones(40, int), -np.ones(20, int)]
+    estimator = clone(estimator)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fitted = _fit(estimator, X * scale, y, sample_domain)
+            outputs = {
+                method: np.asarray(getattr(fitted, method)(X * scale), dtype=float)
+                for method in ("predict", "predict_proba", "compute_weights", "transform")
+                if hasattr(fitted, method)
+            }
+        except ValueError as exc:
+            message = str(exc)
+            assert "X" in message, f"the error does not name X: {message!r}"
+            assert len(message) > 40, f"an unclear error: {message!r}"
+            assert "C++" not in message, f"a library's trace, not a message: {message!r}"
+            return
+    if hasattr(fitted, "weights_"):
+        outputs["weights_"] = fitted.weights_
+    for name, out in outputs.items():
+        if type(estimator).__name__ in NAN_OUTPUT:
+            out = out[~np.isnan(out)]
+        assert np.all(np.isfinite(out)), f"{name} is not finite at |X| ~ {scale:g}"
