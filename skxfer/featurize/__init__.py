@@ -5,6 +5,9 @@ packaged EfficientNet-Lite0, torchvision and timm classifiers) or arrays (any
 ``torch.nn.Module``) into features, with the output block (``layer``) and the number of
 frozen blocks (``freeze_depth``) as ordinary hyper-parameters. torch is imported only when a
 featurizer is fitted.
+
+:class:`CacheWarning` says when the activation cache could not be used as asked (the features
+are computed all the same).
 """
 
 from skxfer.featurize._cache import CacheWarning, clear_cache

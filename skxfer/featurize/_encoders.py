@@ -19,10 +19,21 @@ class Encoder:
     Subclasses set ``modality``, ``n_blocks``, ``poolings`` (the first is the default),
     ``fingerprint`` and ``blocks`` (the ``n_blocks`` torch modules, in order), and implement
     ``prepare``, ``row_key``, ``batches`` and ``states``.
+
+    ``fingerprint`` identifies the function the encoder computes from a prepared row (the
+    network, its weights and the preprocessing): the activation cache keys start with it.
+    ``None`` means that function cannot be identified reliably (``not_cached`` says why), and
+    the featurizer computes without the cache.
     """
 
     modality = "tensor"
     poolings = ("mean",)
+    not_cached = None
+
+    def hook_change(self):
+        """Where a forward hook changed a block's output during the last passes (None: no
+        hook did); such outputs are not cached."""
+        return None
 
     def run_blocks(self, state, context, start, stop, blocks):
         """Apply ``blocks[start:stop]`` (0-based block positions) to a stored state."""
@@ -77,17 +88,15 @@ class Encoder:
         return torch.from_numpy(np.stack(rows)), None
 
 
-def module_fingerprint(module, extra=""):
-    """A digest of a module's class, parameter and buffer values (and of ``extra``)."""
-    import torch
+def package_version(distribution):
+    """``"name=version"`` of an installed distribution (``"name=?"`` when it is not
+    installed): a library's version is part of the identity of a model it builds."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    parts = [type(module).__module__, type(module).__qualname__, extra]
-    for name, tensor in module.state_dict().items():
-        array = tensor.detach().cpu().contiguous()
-        parts.append(name)
-        parts.append(str(array.dtype) + str(tuple(array.shape)))
-        parts.append(array.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest(*parts)
+    try:
+        return f"{distribution}={version(distribution)}"
+    except PackageNotFoundError:
+        return f"{distribution}=?"
 
 
 def _inside(block, model):
