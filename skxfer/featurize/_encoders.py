@@ -117,3 +117,40 @@ def resolve_attribute(module, dotted, name):
                 f"{type(obj).__name__}). Name the blocks as in model.named_modules()."
             )
     return obj
+
+
+def check_range(X, dtype, name, *, compute="the encoder computes", what="X"):
+    """Refuse float values that become infinite when cast to ``dtype`` (a torch dtype), the
+    precision the network computes in: they would come out as NaN features or probabilities.
+
+    Parameters
+    ----------
+    X : ndarray
+        The values (checked only when they are floats).
+    dtype : torch.dtype
+        The precision of the computation (float32; bfloat16 and float16 hold less).
+    name : str
+        The estimator, for the message.
+    compute : str
+        Says what computes in ``dtype`` (e.g. ``"the encoder computes"``), for the message.
+    what : str
+        The name of the values, for the message.
+    """
+    import torch
+
+    X = np.asarray(X)
+    if X.dtype.kind != "f" or X.size == 0:
+        return
+    high, low = float(np.max(X)), float(np.min(X))
+    if not (np.isfinite(high) and np.isfinite(low)):
+        raise ValueError(f"{name}: {what} holds NaN or infinite values; drop or impute them first.")
+    peak = max(abs(high), abs(low))
+    limit = torch.finfo(dtype).max
+    precision = str(dtype).removeprefix("torch.")
+    if peak > limit:
+        raise ValueError(
+            f"{name}: {what} holds values beyond {precision}'s range (max |x| = {peak:.3g} > "
+            f"{limit:.3g}); {compute} in {precision}, where they would become inf and the "
+            "outputs NaN. Scale X first (e.g. with sklearn.preprocessing.StandardScaler, or "
+            "by dividing it by a constant)."
+        )

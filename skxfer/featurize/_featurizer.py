@@ -19,7 +19,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from skxfer.featurize._cache import CACHE_FORMAT, LAYOUTS, ActivationCache, CacheWarning, digest
-from skxfer.featurize._encoders import Encoder
+from skxfer.featurize._encoders import Encoder, check_range
 from skxfer.utils import import_optional
 from skxfer.utils._threads import torch_threads
 
@@ -102,7 +102,9 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         :class:`~skxfer.featurize.CacheWarning`, not the fit.
     dtype : {"float32", "bfloat16"}, default=None
         Precision of the frozen pass; ``None`` is float32. ``"bfloat16"`` is faster on CPUs
-        that support it, at a small cost in accuracy.
+        that support it, at a small cost in accuracy. Inputs must lie within the range of the
+        precision used (float32, or bfloat16 here: about ``3.4e38``); larger values raise a
+        ValueError rather than turn into NaN features.
     quantize : {"int8"}, default=None
         ``"int8"``: dynamic int8 quantisation of the linear layers of the frozen network;
         faster, but less exact (features then differ from float32 ones). Not with
@@ -384,12 +386,28 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         name = type(self).__name__
         if encoder.modality == "tensor":
             X = validate_data(self, X, reset=reset, allow_nd=True, dtype=[np.float32, np.float64])
+            self._check_range(X)  # before the encoder casts the rows to float32
         elif X is None or (hasattr(X, "__len__") and len(X) == 0):
             raise ValueError(f"{name} got no rows (X is empty); pass at least one input.")
         items = encoder.prepare(X, name)
         if not items:
             raise ValueError(f"{name} got no rows (X is empty); pass at least one input.")
+        if encoder.modality == "image":
+            for item in items:
+                if isinstance(item, np.ndarray):
+                    self._check_range(item)
         return items
+
+    def _check_range(self, values):
+        """Refuse float values that the network's precision turns into inf (NaN features)."""
+        torch = import_optional("torch", purpose=type(self).__name__)
+        bf16 = self.dtype == "bfloat16"
+        check_range(
+            values,
+            torch.bfloat16 if bf16 else torch.float32,
+            type(self).__name__,
+            compute="the network computes (dtype='bfloat16')" if bf16 else "the network computes",
+        )
 
     def _resolve_layer(self, n_blocks):
         layer = self.layer
@@ -434,7 +452,7 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     def _features(self, encoder, items, cache):
         if self.tuned_blocks_ is None:
             pooled = self._frozen(encoder, items, f"pooled:{self._pooling}:{self.layer_}", cache)
-            return np.stack(pooled).astype(np.float32, copy=False)
+            return _finite(np.stack(pooled).astype(np.float32, copy=False))
         torch = import_optional("torch", purpose=type(self).__name__)
         states = self._frozen(encoder, items, f"state:{self.freeze_depth_}", cache)
         out = []
@@ -447,7 +465,7 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 context = None if context is None else context.to(device)
                 state = encoder.run_blocks(state, context, 0, len(blocks), blocks)
                 out.append(encoder.pool(state, context, self._pooling).float().cpu().numpy())
-        return np.concatenate(out).astype(np.float32, copy=False)
+        return _finite(np.concatenate(out).astype(np.float32, copy=False))
 
     def _frozen(self, encoder, items, what, cache):
         """Per-row ``what`` (a pooled layer, or a block's full output) of the frozen network,
@@ -691,6 +709,19 @@ def _load_encoder(featurizer):
     while len(_LOADED) > _MAX_LOADED:
         _LOADED.popitem(last=False)
     return encoder
+
+
+def _finite(features):
+    """The features, unless the network overflowed: NaN or inf would pass silently through
+    many downstream models."""
+    if not np.isfinite(features).all():
+        bad = int((~np.isfinite(features)).any(axis=1).sum())
+        raise ValueError(
+            f"The network's features are NaN or infinite for {bad} of {len(features)} row(s): "
+            "its activations overflowed. Scale the inputs (e.g. with "
+            "sklearn.preprocessing.StandardScaler) before featurizing."
+        )
+    return features
 
 
 def _is_frozen(model):
