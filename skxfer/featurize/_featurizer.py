@@ -101,10 +101,14 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         (read-only, full, a file in its place) costs a
         :class:`~skxfer.featurize.CacheWarning`, not the fit.
     dtype : {"float32", "bfloat16"}, default=None
-        Precision of the frozen pass; ``None`` is float32. ``"bfloat16"`` is faster on CPUs
-        that support it, at a small cost in accuracy. Inputs must lie within the range of the
-        precision used (float32, or bfloat16 here: about ``3.4e38``); larger values raise a
-        ValueError rather than turn into NaN features.
+        Precision of the frozen pass; ``None`` is float32. ``"bfloat16"`` is about twice as
+        fast where the hardware computes in bfloat16 (x86 CPUs with the ``avx512_bf16`` or
+        ``amx_bf16`` instructions: Intel Cooper Lake, Sapphire Rapids and later, AMD Zen 4
+        and later; NVIDIA GPUs from Ampere on), at a small cost in accuracy. Elsewhere torch
+        emulates it and it is several times *slower* than float32 (0.2x on an AVX2 CPU):
+        ``fit`` then warns with :class:`~skxfer.featurize.PrecisionWarning`. Inputs must lie
+        within the range of the precision used (float32, or bfloat16 here: about
+        ``3.4e38``); larger values raise a ValueError rather than turn into NaN features.
     quantize : {"int8"}, default=None
         ``"int8"``: dynamic int8 quantisation of the linear layers of the frozen network;
         faster, but less exact (features then differ from float32 ones). Not with
@@ -319,6 +323,8 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 CacheWarning,
                 stacklevel=3,
             )
+        if self.dtype == "bfloat16":
+            self._check_bfloat16()
         cache = self._cache_for(encoder)
         self.n_blocks_ = encoder.n_blocks
         self.layer_ = self._resolve_layer(encoder.n_blocks)
@@ -408,6 +414,22 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             type(self).__name__,
             compute="the network computes (dtype='bfloat16')" if bf16 else "the network computes",
         )
+
+    def _check_bfloat16(self):
+        """Warn when bfloat16 would be slower than float32 on the device in use."""
+        from skxfer.featurize import _precision
+
+        torch = import_optional("torch", purpose=type(self).__name__)
+        native, found = _precision.bfloat16_support(torch.device(self.device))
+        if native is False:
+            warnings.warn(
+                f"dtype='bfloat16' is likely slower than float32 here: {found}, so torch "
+                "emulates bfloat16 (0.2x the speed of float32 measured on an AVX2 CPU). Pass "
+                "dtype=None for float32; bfloat16 is about 2x faster on CPUs with avx512_bf16 "
+                "or amx_bf16 instructions and on NVIDIA GPUs from Ampere on.",
+                _precision.PrecisionWarning,
+                stacklevel=4,
+            )
 
     def _resolve_layer(self, n_blocks):
         layer = self.layer
