@@ -43,7 +43,7 @@ def test_bfloat16_warns_where_the_device_would_emulate_it(monkeypatch):
         ("AVX2", False, "", False),  # no bfloat16 instructions: emulated
         ("AVX512", False, "", False),  # AVX512 without avx512_bf16 (Skylake, Cascade Lake)
         ("AVX512", True, "", True),
-        ("AVX2", True, "", False),  # torch's kernels capped at AVX2 (ATEN_CPU_CAPABILITY)
+        ("AVX2", True, "", True),  # torch's own kernels capped (ATEN_CPU_CAPABILITY): oneDNN
         ("AVX512", True, "AVX2", False),  # oneDNN capped (ONEDNN_MAX_CPU_ISA)
         ("AVX512", True, "AVX512_CORE_AMX", True),
     ],
