@@ -741,8 +741,8 @@ def _finite(features):
     if not np.isfinite(features).all():
         bad = int((~np.isfinite(features)).any(axis=1).sum())
         raise ValueError(
-            f"The network's features are NaN or infinite for {bad} of {len(features)} row(s): "
-            "its activations overflowed. Scale the inputs (e.g. with "
+            f"The network's features are NaN or infinite for {bad} of {len(features)} row(s) "
+            "of X: its activations overflowed. Scale X (e.g. with "
             "sklearn.preprocessing.StandardScaler) before featurizing."
         )
     return features
