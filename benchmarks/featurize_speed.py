@@ -210,7 +210,9 @@ def image_rows(n_images, args):
             cosine(z_ours, z_bare).min(),
         ],
     ]
-    t_bf, z_bf = best_of(ours(dtype="bfloat16"), args.repeats)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PrecisionWarning where bfloat16 is emulated
+        t_bf, z_bf = best_of(ours(dtype="bfloat16"), args.repeats)
     precision = [
         [
             "EfficientNet-Lite0, dtype='bfloat16'",
@@ -267,8 +269,12 @@ def main(argv=None):
         args.sentences, args.images, args.repeats = 200, 32, 1
     import torch
 
+    from skxfer.featurize._precision import bfloat16_support
+
     torch.set_num_threads(args.threads)
     info = machine_info()
+    native, found = bfloat16_support(torch.device("cpu"))
+    info["bfloat16"] = {"native": native, "found": found}
     started = time.perf_counter()
     texts = real_sentences(args.sentences)
     t_rows, t_prec, t_stats, path = text_rows(texts, args)
@@ -317,6 +323,8 @@ def main(argv=None):
         f"Command: `python benchmarks/featurize_speed.py{' --quick' if args.quick else ''}` "
         f"({elapsed / 60:.1f} min); {args.sentences} sentences, {args.images} images, batch "
         f"{args.batch_size}, {args.threads} torch thread(s), best of {args.repeats}.",
+        f"bfloat16 on this CPU: {({True: 'native', False: 'emulated'}).get(native, 'unknown')} "
+        f"({found}).",
         "",
         "### Throughput (rows/s; speed vs the bare forward pass; min cosine to the bare features)",
         "",

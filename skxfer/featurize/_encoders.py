@@ -19,10 +19,21 @@ class Encoder:
     Subclasses set ``modality``, ``n_blocks``, ``poolings`` (the first is the default),
     ``fingerprint`` and ``blocks`` (the ``n_blocks`` torch modules, in order), and implement
     ``prepare``, ``row_key``, ``batches`` and ``states``.
+
+    ``fingerprint`` identifies the function the encoder computes from a prepared row (the
+    network, its weights and the preprocessing): the activation cache keys start with it.
+    ``None`` means that function cannot be identified reliably (``not_cached`` says why), and
+    the featurizer computes without the cache.
     """
 
     modality = "tensor"
     poolings = ("mean",)
+    not_cached = None
+
+    def hook_change(self):
+        """Where a forward hook changed a block's output during the last passes (None: no
+        hook did); such outputs are not cached."""
+        return None
 
     def run_blocks(self, state, context, start, stop, blocks):
         """Apply ``blocks[start:stop]`` (0-based block positions) to a stored state."""
@@ -77,17 +88,15 @@ class Encoder:
         return torch.from_numpy(np.stack(rows)), None
 
 
-def module_fingerprint(module, extra=""):
-    """A digest of a module's class, parameter and buffer values (and of ``extra``)."""
-    import torch
+def package_version(distribution):
+    """``"name=version"`` of an installed distribution (``"name=?"`` when it is not
+    installed): a library's version is part of the identity of a model it builds."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    parts = [type(module).__module__, type(module).__qualname__, extra]
-    for name, tensor in module.state_dict().items():
-        array = tensor.detach().cpu().contiguous()
-        parts.append(name)
-        parts.append(str(array.dtype) + str(tuple(array.shape)))
-        parts.append(array.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return digest(*parts)
+    try:
+        return f"{distribution}={version(distribution)}"
+    except PackageNotFoundError:
+        return f"{distribution}=?"
 
 
 def _inside(block, model):
@@ -108,3 +117,40 @@ def resolve_attribute(module, dotted, name):
                 f"{type(obj).__name__}). Name the blocks as in model.named_modules()."
             )
     return obj
+
+
+def check_range(X, dtype, name, *, compute="the encoder computes", what="X"):
+    """Refuse float values that become infinite when cast to ``dtype`` (a torch dtype), the
+    precision the network computes in: they would come out as NaN features or probabilities.
+
+    Parameters
+    ----------
+    X : ndarray
+        The values (checked only when they are floats).
+    dtype : torch.dtype
+        The precision of the computation (float32; bfloat16 and float16 hold less).
+    name : str
+        The estimator, for the message.
+    compute : str
+        Says what computes in ``dtype`` (e.g. ``"the encoder computes"``), for the message.
+    what : str
+        The name of the values, for the message.
+    """
+    import torch
+
+    X = np.asarray(X)
+    if X.dtype.kind != "f" or X.size == 0:
+        return
+    high, low = float(np.max(X)), float(np.min(X))
+    if not (np.isfinite(high) and np.isfinite(low)):
+        raise ValueError(f"{name}: {what} holds NaN or infinite values; drop or impute them first.")
+    peak = max(abs(high), abs(low))
+    limit = torch.finfo(dtype).max
+    precision = str(dtype).removeprefix("torch.")
+    if peak > limit:
+        raise ValueError(
+            f"{name}: {what} holds values beyond {precision}'s range (max |x| = {peak:.3g} > "
+            f"{limit:.3g}); {compute} in {precision}, where they would become inf and the "
+            "outputs NaN. Scale X first (e.g. with sklearn.preprocessing.StandardScaler, or "
+            "by dividing it by a constant)."
+        )

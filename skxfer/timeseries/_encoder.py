@@ -16,6 +16,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
+from skxfer.featurize._encoders import check_range
 from skxfer.featurize._module import ModuleEncoder
 from skxfer.utils import import_optional
 from skxfer.utils._threads import torch_threads
@@ -333,6 +334,8 @@ class ConvSeriesEncoder(
                 f"X has {series.shape[1]} channel(s), but {name} was fitted on series with "
                 f"{self.n_channels_}; pass X shaped (n, {self.n_channels_}, T)."
             )
+        torch = import_optional("torch", purpose=name)
+        check_range(series, torch.float32, name, compute="the network computes")
         return np.ascontiguousarray(series, dtype=np.float32)
 
     def _validated(self, X):
@@ -408,7 +411,17 @@ class ConvSeriesEncoder(
             out = _predict_batches(
                 torch, network, torch.from_numpy(series), self.batch_size, device, forward
             )
-        return out.float().cpu().numpy()
+        out = out.float().cpu().numpy()
+        if not np.isfinite(out).all():
+            # NaN logits would silently predict the first class
+            bad = int((~np.isfinite(out)).any(axis=1).sum())
+            raise ValueError(
+                f"{type(self).__name__}: the network's output is NaN or infinite for {bad} of "
+                f"{len(out)} series (max |x| = {np.abs(series).max():.3g}): its activations "
+                "overflowed float32. Scale X like the training series (UCR series are "
+                "z-normalised per series)."
+            )
+        return out
 
 
 def _network(torch, n_channels, filters, kernels, n_classes):

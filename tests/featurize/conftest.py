@@ -28,9 +28,15 @@ def tiny_bert(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tiny-bert")
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
     (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    tokenizer = transformers.BertTokenizerFast(
-        vocab_file=str(folder / "vocab.txt"), do_lower_case=True
-    )
+    # transformers 5 takes the vocabulary itself and ignores (unknown) vocab_file=
+    import inspect
+
+    if "vocab" in inspect.signature(transformers.BertTokenizerFast.__init__).parameters:
+        source = {"vocab": {word: i for i, word in enumerate(vocab)}}
+    else:
+        source = {"vocab_file": str(folder / "vocab.txt")}
+    tokenizer = transformers.BertTokenizerFast(**source, do_lower_case=True)
+    assert tokenizer("good")["input_ids"][1] == vocab.index("good")  # words are not [UNK]
     tokenizer.save_pretrained(folder)
     config = transformers.BertConfig(
         vocab_size=len(vocab),

@@ -328,3 +328,59 @@ def test_verbose_shows_a_progress_bar(capsys):
     X, _ = _images(12)
     PretrainedFeaturizer(tiny_cnn(), verbose=True, batch_size=4).fit(X)
     assert "PretrainedFeaturizer" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------------------------------------
+# values the network's precision cannot hold
+
+
+def test_values_beyond_float32_are_refused_not_turned_into_nan():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.Tanh())
+    X = np.random.default_rng(0).normal(size=(10, 4))  # float64
+    huge = X.copy()
+    huge[2, 1] = 1e39
+    with pytest.raises(ValueError, match=r"beyond float32's range \(max \|x\| = 1e\+39"):
+        PretrainedFeaturizer(net).fit(huge)
+    fitted = PretrainedFeaturizer(net).fit(X)
+    with pytest.raises(ValueError, match="Scale X"):
+        fitted.transform(huge)
+    # in range, but too large for the network's arithmetic: its output overflows
+    overflow = np.full((2, 4), 3e38)
+    overflow[1] *= -1
+    summing = torch.nn.Linear(4, 3)
+    torch.nn.init.ones_(summing.weight)  # 4 x 3e38 is inf in float32
+    with pytest.raises(ValueError, match="features are NaN or infinite for 2 of 2"):
+        PretrainedFeaturizer(torch.nn.Sequential(summing)).fit(overflow)
+
+
+@pytest.mark.filterwarnings("ignore:dtype='bfloat16' is likely slower")  # on CPUs without it
+def test_the_range_is_the_one_of_the_precision_used():
+    net = torch.nn.Sequential(torch.nn.Tanh())
+    X = np.zeros((3, 2))
+    X[0, 0] = 3.395e38  # within float32's range, beyond bfloat16's (3.39e38)
+    assert np.isfinite(PretrainedFeaturizer(net).fit_transform(X)).all()
+    with pytest.raises(ValueError, match=r"beyond bfloat16's range.*dtype='bfloat16'"):
+        PretrainedFeaturizer(net, dtype="bfloat16").fit(X)
+
+
+def test_float_images_beyond_float32_are_refused():
+    from skxfer.featurize._vision import ImageEncoder
+
+    torch.manual_seed(0)
+    encoder = ImageEncoder(
+        torch.nn.Conv2d(3, 4, 3),
+        [torch.nn.Sequential(torch.nn.Conv2d(4, 4, 3), torch.nn.ReLU())],
+        size=8,
+        resize=8,
+        mean=(0.5, 0.5, 0.5),
+        std=(0.5, 0.5, 0.5),
+        fingerprint="a tiny image network",
+    )
+    images = np.random.default_rng(0).uniform(size=(4, 10, 10, 3))
+    assert PretrainedFeaturizer(encoder).fit_transform(images).shape == (4, 4)
+    images[1, 2, 3, 0] = 1e39
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        PretrainedFeaturizer(encoder).fit(images)
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        PretrainedFeaturizer(encoder).fit(list(images))

@@ -208,3 +208,22 @@ def test_grid_over_freeze_depth_runs_the_frozen_blocks_about_once(fitted):
         hook.remove()
     # 3 depths x 3 folds x (fit + score) + refit: every series through block 1 once
     assert sum(seen) == len(X)
+
+
+def test_values_beyond_float32_are_refused_not_predicted_as_the_first_class(fitted):
+    X, _ = _waves(6, seed=8)
+    huge = X.copy()
+    huge[1, 5] = 1e39
+    for method in ("predict", "predict_proba", "transform", "score"):
+        args = (huge, np.zeros(6, dtype=int)) if method == "score" else (huge,)
+        with pytest.raises(ValueError, match=r"beyond float32's range \(max \|x\| = 1e\+39"):
+            getattr(fitted, method)(*args)
+    with pytest.raises(ValueError, match="Scale X"):
+        ConvSeriesEncoder(**TINY, max_epochs=1).fit(huge, [0, 1, 2, 0, 1, 2])
+    with pytest.raises(ValueError, match="beyond float32's range"):
+        PretrainedFeaturizer(FrozenEstimator(fitted)).fit(huge)
+    # in range, but too large for the network's arithmetic: NaN logits, refused
+    overflow = X.copy()
+    overflow[0], overflow[1] = 3e38, -3e38
+    with pytest.raises(ValueError, match=r"NaN or infinite for \d of 6 series"):
+        fitted.predict(overflow)
