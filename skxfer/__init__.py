@@ -2,12 +2,35 @@
 
 Subpackages: :mod:`skxfer.reweight` (instance reweighting), :mod:`skxfer.model_selection`
 (domain-aware splitters and scorers), :mod:`skxfer.warm_start`, :mod:`skxfer.featurize`,
-:mod:`skxfer.timeseries` and :mod:`skxfer.datasets`. They are imported on first use so that
-``import skxfer`` stays light.
+:mod:`skxfer.timeseries`, :mod:`skxfer.datasets` and :mod:`skxfer.utils`. They are imported
+on first use (``skxfer.reweight`` works after ``import skxfer``) so that ``import skxfer``
+stays light.
 """
+
+import importlib
 
 from skxfer._domain import is_masked, mask_value, pack, unpack
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["__version__", "is_masked", "mask_value", "pack", "unpack"]
+_SUBPACKAGES = (
+    "datasets",
+    "featurize",
+    "model_selection",
+    "reweight",
+    "timeseries",
+    "utils",
+    "warm_start",
+)
+
+__all__ = ["__version__", "is_masked", "mask_value", "pack", "unpack", *_SUBPACKAGES]
+
+
+def __getattr__(name):
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"skxfer.{name}")
+    raise AttributeError(f"module 'skxfer' has no attribute {name!r}")
+
+
+def __dir__():
+    return list(__all__)

@@ -1,6 +1,5 @@
 """A grid search that averages the candidates its cross-validation cannot tell apart."""
 
-from copy import deepcopy
 from numbers import Integral, Real
 
 import numpy as np
@@ -8,17 +7,17 @@ from sklearn import get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone, is_classifier
 from sklearn.metrics import accuracy_score, log_loss, make_scorer, r2_score
 from sklearn.model_selection import GridSearchCV, ParameterGrid
-from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import has_fit_parameter, validate_data
 
 from skxfer._domain import domain_masks, is_masked
 from skxfer.model_selection._split import TargetKFold
+from skxfer.utils._meta import InnerTagsMixin
 from skxfer.utils._scoring import labelled_part
 from skxfer.utils._validation import check_fitted_rows
 
 
-class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
+class AveragedSearchCV(InnerTagsMixin, MetaEstimatorMixin, BaseEstimator):
     """Grid search that averages every candidate within one standard error of the best.
 
     With a few dozen labelled target rows, the cross-validated scores of transfer settings
@@ -372,16 +371,6 @@ class AveragedSearchCV(MetaEstimatorMixin, BaseEstimator):
         X, y, sample_weight = labelled_part(self, X, y, sample_weight, sample_domain)
         metric = accuracy_score if is_classifier(self.estimator) else r2_score
         return float(metric(y, self.predict(X), sample_weight=sample_weight))
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        inner = get_tags(self.estimator)
-        tags.estimator_type = inner.estimator_type
-        tags.classifier_tags = deepcopy(inner.classifier_tags)
-        tags.regressor_tags = deepcopy(inner.regressor_tags)
-        tags.input_tags = deepcopy(inner.input_tags)
-        tags.target_tags.required = True
-        return tags
 
     def _scorer(self, y, sample_domain):
         """``scoring``, with ``"neg_log_loss"`` told every class: a fold of a few target rows

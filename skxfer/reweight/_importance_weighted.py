@@ -15,7 +15,6 @@ from sklearn.base import (
 )
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils._param_validation import HasMethods, Interval
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _assert_all_finite,
@@ -27,10 +26,11 @@ from sklearn.utils.validation import (
 )
 
 from skxfer._domain import domain_masks, warn_no_transfer
+from skxfer.utils._meta import DelegatedPredictMixin
 from skxfer.utils._scoring import LabelledScoreMixin
 
 
-class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
+class _BaseImportanceWeighted(DelegatedPredictMixin, MetaEstimatorMixin, BaseEstimator):
     """Shared fit of the importance-weighted classifier and regressor."""
 
     __metadata_request__fit = {"sample_domain": True}
@@ -76,6 +76,10 @@ class _BaseImportanceWeighted(MetaEstimatorMixin, BaseEstimator):
         self.sample_weight_ = weights[labelled]
         self.estimator_ = _fit_with_sample_weight(self.estimator, X_fit, y_fit, self.sample_weight_)
         return self
+
+    def _check_X(self, X):
+        check_is_fitted(self)
+        return validate_data(self, X, reset=False)
 
 
 class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImportanceWeighted):
@@ -166,69 +170,6 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
         self.classes_ = np.unique(y)
         return y
 
-    def predict(self, X):
-        """Predict class labels of (target) rows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to predict.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict(validate_data(self, X, reset=False))
-
-    @available_if(lambda self: hasattr(self.estimator, "predict_proba"))
-    def predict_proba(self, X):
-        """Class probabilities of (target) rows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to predict.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict_proba(validate_data(self, X, reset=False))
-
-    @available_if(lambda self: hasattr(self.estimator, "predict_log_proba"))
-    def predict_log_proba(self, X):
-        """Log class probabilities of (target) rows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to predict.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict_log_proba(validate_data(self, X, reset=False))
-
-    @available_if(lambda self: hasattr(self.estimator, "decision_function"))
-    def decision_function(self, X):
-        """Decision function of the fitted estimator on (target) rows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to score.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-        """
-        check_is_fitted(self)
-        return self.estimator_.decision_function(validate_data(self, X, reset=False))
-
 
 class ImportanceWeightedRegressor(LabelledScoreMixin, RegressorMixin, _BaseImportanceWeighted):
     """Regressor fitted on source rows reweighted by an estimated density ratio.
@@ -309,21 +250,6 @@ class ImportanceWeightedRegressor(LabelledScoreMixin, RegressorMixin, _BaseImpor
                 ) from None
         _assert_all_finite(y, input_name="y")
         return y
-
-    def predict(self, X):
-        """Predict targets of (target) rows.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Rows to predict.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        check_is_fitted(self)
-        return self.estimator_.predict(validate_data(self, X, reset=False))
 
 
 def make_reweighting_pipeline(*steps, target_weight=1.0):

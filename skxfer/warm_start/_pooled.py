@@ -1,6 +1,5 @@
 """The pooling baseline: one model fitted on the source and the labelled target rows."""
 
-from copy import deepcopy
 from numbers import Real
 
 import numpy as np
@@ -8,22 +7,18 @@ import scipy.sparse as sp
 from sklearn import config_context
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone, is_classifier
 from sklearn.pipeline import Pipeline
-from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validate_data
 
 from skxfer._domain import _num_rows, _take_rows
+from skxfer.utils._meta import DelegatedPredictMixin, InnerTagsMixin, _estimator_has
 from skxfer.utils._scoring import labelled_part
 from skxfer.utils._validation import check_fitted_rows
 from skxfer.warm_start._rows import transfer_rows
 
 
-def _estimator_has(method):
-    return lambda self: hasattr(self.estimator, method)
-
-
-class PooledTransfer(MetaEstimatorMixin, BaseEstimator):
+class PooledTransfer(InnerTagsMixin, DelegatedPredictMixin, MetaEstimatorMixin, BaseEstimator):
     """Fit one estimator on the source rows and the labelled target rows together.
 
     The baseline every transfer method should beat: ``clone(estimator)`` is fitted on the
@@ -163,69 +158,6 @@ class PooledTransfer(MetaEstimatorMixin, BaseEstimator):
         """The fitted classifier's class labels."""
         return self.estimator_.classes_
 
-    def predict(self, X):
-        """Predict with the fitted estimator.
-
-        Parameters
-        ----------
-        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
-            Rows to predict.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-        """
-        X = self._check_X(X)
-        return self.estimator_.predict(X)
-
-    @available_if(_estimator_has("predict_proba"))
-    def predict_proba(self, X):
-        """Class probabilities from the fitted estimator.
-
-        Parameters
-        ----------
-        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
-            Rows to score.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-        """
-        X = self._check_X(X)
-        return self.estimator_.predict_proba(X)
-
-    @available_if(_estimator_has("predict_log_proba"))
-    def predict_log_proba(self, X):
-        """Log class probabilities from the fitted estimator.
-
-        Parameters
-        ----------
-        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
-            Rows to score.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-        """
-        X = self._check_X(X)
-        return self.estimator_.predict_log_proba(X)
-
-    @available_if(_estimator_has("decision_function"))
-    def decision_function(self, X):
-        """Decision function of the fitted estimator.
-
-        Parameters
-        ----------
-        X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
-            Rows to score.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-        """
-        X = self._check_X(X)
-        return self.estimator_.decision_function(X)
-
     @available_if(_estimator_has("score"))
     def score(self, X, y, sample_weight=None, sample_domain=None):
         """The fitted estimator's ``score`` (accuracy for classifiers, R² for regressors) on
@@ -254,19 +186,6 @@ class PooledTransfer(MetaEstimatorMixin, BaseEstimator):
         X = self._check_X(X)
         X, y, sample_weight = labelled_part(self, X, y, sample_weight, sample_domain)
         return self.estimator_.score(X, y, sample_weight=sample_weight)
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        inner = get_tags(self.estimator)
-        tags.estimator_type = inner.estimator_type
-        tags.classifier_tags = deepcopy(inner.classifier_tags)
-        tags.regressor_tags = deepcopy(inner.regressor_tags)
-        tags.input_tags.sparse = inner.input_tags.sparse
-        tags.input_tags.allow_nan = inner.input_tags.allow_nan
-        tags.input_tags.categorical = inner.input_tags.categorical
-        tags.input_tags.string = inner.input_tags.string
-        tags.target_tags.required = True
-        return tags
 
     def _check_X(self, X):
         check_is_fitted(self)
