@@ -123,7 +123,7 @@ def test_compare_regression_csv(regression, tmp_path):
 
 
 def test_auto_task_rule():
-    from skxfer._compare_csv import _detect_task
+    from skxfer._cli._csv import _detect_task
 
     def detect(values):
         return _detect_task(pd, pd.Series(values), pd.Series([], dtype=float), "auto")[0]
@@ -285,7 +285,7 @@ def synthetic(tmp_path_factory):
 
 def _main(capsys, *args):
     """``skxfer compare`` in this process: ``(exit code, stdout, stderr)``."""
-    from skxfer.__main__ import main
+    from skxfer._cli import main
 
     code = main(["compare", "--fast", "--sizes", "10", "--seeds", "1", "--no-progress", *args])
     out = capsys.readouterr()
@@ -293,7 +293,7 @@ def _main(capsys, *args):
 
 
 def test_id_column_is_dropped_and_wide_text_is_capped(synthetic, tmp_path, capsys):
-    from skxfer._compare import MAX_CATEGORIES
+    from skxfer._cli._encode import MAX_CATEGORIES
 
     source, target = synthetic
     code, out, err = _main(
@@ -309,7 +309,7 @@ def test_id_column_is_dropped_and_wide_text_is_capped(synthetic, tmp_path, capsy
 
 
 def test_encoded_width_is_bounded_by_the_category_cap():
-    from skxfer._compare import MAX_CATEGORIES, id_like_columns, make_preprocessor
+    from skxfer._cli._encode import MAX_CATEGORIES, id_like_columns, make_preprocessor
 
     n = 8000
     frame = pd.DataFrame(
@@ -347,7 +347,7 @@ def test_an_unwritable_plot_costs_nothing_of_the_report(synthetic, tmp_path, cap
 
 
 def test_the_report_is_printed_before_the_plot_is_drawn(synthetic, tmp_path, capsys, monkeypatch):
-    import skxfer._compare_report
+    import skxfer._cli._report
 
     source, target = synthetic
     printed = []
@@ -356,7 +356,7 @@ def test_the_report_is_printed_before_the_plot_is_drawn(synthetic, tmp_path, cap
         printed.append(capsys.readouterr().out)
         raise RuntimeError("the plotting library broke")
 
-    monkeypatch.setattr(skxfer._compare_report, "save_plot", broken_plot)
+    monkeypatch.setattr(skxfer._cli._report, "save_plot", broken_plot)
     code, out, err = _main(
         capsys, "--source", source, "--target", target, "--label", "y", "--plot", "x.png"
     )
