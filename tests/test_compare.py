@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_demo import DEMO_METHODS, check_report, run_skxfer
+from tests.test_demo import DEMO_METHODS, check_report, parse_report, run_skxfer
 
 pd = pytest.importorskip("pandas")
 pytest.importorskip("matplotlib")
@@ -383,3 +383,26 @@ def test_a_repeated_column_name_is_an_error_naming_it(synthetic, tmp_path, capsy
         f"skxfer compare: the {role} file {files[role]} repeats the column(s) 'x1' in its "
         "header; rename or drop the repeats so that each column has one name."
     )
+
+
+def test_the_table_is_transfer_curve_on_the_encoded_tables(synthetic, capsys):
+    from skxfer import pack
+    from skxfer._cli._encode import encode_tables
+    from skxfer.model_selection import transfer_curve
+
+    source, target = synthetic
+    code, out, err = _main(
+        capsys, "--source", source, "--target", target, "--label", "y", "--plot", "none"
+    )
+    assert code == 0, err
+    (block,) = parse_report(out).values()
+    # the same comparison through the library: the encoding fitted on the source rows
+    src, tgt = pd.read_csv(source), pd.read_csv(target)
+    Xs, (Xt,), _ = encode_tables(src.drop(columns="y"), [tgt.drop(columns="y")])
+    X, y, sample_domain = pack(Xs, src["y"], Xt, tgt["y"])
+    curve = transfer_curve(
+        X, y, sample_domain, methods="fast", sizes=[10], n_seeds=1, random_state=0
+    )
+    assert list(block["rows"]) == curve.methods
+    for method, [(value, _)] in block["rows"].items():
+        assert value == float(f"{curve.mean(method)[0]:.3f}"), method

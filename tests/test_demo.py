@@ -163,3 +163,18 @@ def test_demo_bad_option_is_a_one_line_error(args, message):
     assert out.stderr.startswith("skxfer demo: ")
     assert message in out.stderr
     assert out.stdout == ""
+
+
+def test_the_console_script_and_python_m_skxfer_run_the_same_main():
+    import importlib
+    from pathlib import Path
+
+    import skxfer.__main__
+    from skxfer._cli import main
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    target = tomllib.loads(pyproject.read_text())["project"]["scripts"]["skxfer"]
+    module, name = target.split(":")
+    assert getattr(importlib.import_module(module), name) is main
+    assert skxfer.__main__.main is main

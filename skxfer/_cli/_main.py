@@ -32,12 +32,7 @@ def main(argv=None):
                 args.target,
                 args.label,
                 task=args.task,
-                sizes=sizes,
-                seeds=args.seeds,
-                fast=args.fast,
-                plot=_plot_path(args.plot),
-                progress=not args.no_progress,
-                echo=echo,
+                **_run_options(args, sizes, echo),
             )
     except KeyboardInterrupt:
         print(f"skxfer {args.command}: interrupted", file=sys.stderr)
@@ -146,17 +141,20 @@ def _demo(args, sizes, echo):
         return run_unlabelled_demo(source=args.source, targets=args.targets, random_state=args.seed)
     from skxfer._cli._demo import run_demo
 
-    run_demo(
-        source=args.source,
-        targets=args.targets,
-        sizes=sizes,
-        seeds=args.seeds,
-        fast=args.fast,
-        plot=_plot_path(args.plot),
-        progress=not args.no_progress,
-        echo=echo,
-    )
+    run_demo(source=args.source, targets=args.targets, **_run_options(args, sizes, echo))
     return None
+
+
+def _run_options(args, sizes, echo):
+    """The options both commands' comparisons take."""
+    return {
+        "sizes": sizes,
+        "seeds": args.seeds,
+        "fast": args.fast,
+        "plot": _plot_path(args.plot),
+        "progress": not args.no_progress,
+        "echo": echo,
+    }
 
 
 def _plot_path(plot):

@@ -146,9 +146,9 @@ def transfer_curve(
         regression.
     n_jobs : int or None, default=None
         Number of (target domain, seed) pairs run in parallel; ``None`` means 1 unless in
-        a :func:`joblib.parallel_config` context, -1 means every processor. Each fit runs
-        BLAS on one thread: these are many small fits, and more threads only wait on
-        each other.
+        a :func:`joblib.parallel_config` context, -1 means every processor. BLAS runs on
+        one thread in this process (and joblib's worker processes share the cores out):
+        these are many small fits, and more threads only wait on each other.
     progress : bool or callable, default=False
         ``True`` shows a tqdm progress bar on stderr (when tqdm is installed); a callable
         is called as ``progress(done, total)`` as the fits of each (target domain, seed,
@@ -219,6 +219,8 @@ def transfer_curve(
     1      -1  target only     5     1  0.825
     2      -1  target only     5     2  0.950
     """
+    if isinstance(methods, dict):
+        methods = _user_methods(methods)
     n_samples = _num_rows(X)
     masks = domain_masks(y, sample_domain, n_samples)
     sample_domain = check_sample_domain(sample_domain, n_samples)
@@ -229,17 +231,14 @@ def transfer_curve(
         y = _numeric_labels(y, masks.labelled)
     sizes = _check_sizes(sizes)
     targets = sorted({int(d) for d in sample_domain[masks.target]}, reverse=True)
-    labelled_rows = {}
-    for target in targets:
-        rows = np.flatnonzero((sample_domain == target) & masks.labelled)
-        if len(rows) <= sizes[-1]:
+    n_labelled = {t: int(np.sum((sample_domain == t) & masks.labelled)) for t in targets}
+    for target, n in n_labelled.items():
+        if n <= sizes[-1]:
             raise ValueError(
-                f"sizes: target domain {target} has {len(rows)} labelled rows, too few for "
-                f"sizes up to {sizes[-1]}: that needs at least {sizes[-1] + 1} ({sizes[-1]} "
-                "to train on and at least one to test on). Pass smaller sizes or label more "
-                "target rows."
+                f"sizes: target domain {target} has {n} labelled rows, too few for sizes up to "
+                f"{sizes[-1]}: that needs at least {sizes[-1] + 1} ({sizes[-1]} to train on and "
+                "at least one to test on). Pass smaller sizes or label more target rows."
             )
-        labelled_rows[target] = rows
     notes = []
     if isinstance(methods, str):
         X = _numeric_features(X)
@@ -248,32 +247,26 @@ def transfer_curve(
         methods, notes = default_methods(
             X[masks.source], y[masks.source], classification=classification, fast=methods == "fast"
         )
-    else:
-        methods = _user_methods(methods)
     scorer = get_scorer(scoring if scoring is not None else _default_scoring(classification))
     seeds = _seeds(random_state, n_seeds)
 
-    source_rows = np.flatnonzero(masks.source)
-    tables, row_maps, orders = [], [], []
+    tables, orders = [], []
     for target in targets:
-        target_rows = np.flatnonzero(sample_domain == target)
-        rows = np.concatenate([source_rows, target_rows])
-        # the labelled target rows, as positions in this target's table (source rows first)
-        labelled = len(source_rows) + np.flatnonzero(masks.labelled[target_rows])
-        tables.append((_safe_indexing(X, rows), y[rows], sample_domain[rows]))
-        row_maps.append(rows)
-        orders.append(
-            [labelled[_label_order(y[rows[labelled]], seed, classification)] for seed in seeds]
-        )
+        table, per_seed = _target_table(X, y, sample_domain, masks, target, seeds, classification)
+        tables.append(table)
+        orders.append(per_seed)
 
     scores = np.full((len(targets), len(methods), len(sizes), len(seeds)), np.nan)
     cells = [(t, s) for t in range(len(targets)) for s in range(len(seeds))]
     ticker = _Progress(progress, len(cells) * len(sizes))
+    # These fits are small: BLAS threads only add spin-waits (20x slower on a busy machine).
+    # Set once, here: the limit is global to the process, so threads must not each set it.
     try:
-        for (t, s), size_index, cell_scores in _run_cells(
-            cells, tables, orders, sizes, seeds, methods, scorer, n_jobs, ticker
-        ):
-            scores[t, :, size_index, s] = cell_scores
+        with threadpool_limits(limits=1):
+            for (t, s), size_index, cell_scores in _run_cells(
+                cells, tables, orders, sizes, seeds, methods, scorer, n_jobs, ticker
+            ):
+                scores[t, :, size_index, s] = cell_scores
     finally:
         ticker.close()
     return TransferCurveResult(
@@ -284,15 +277,17 @@ def transfer_curve(
         seeds=seeds,
         task=task,
         scoring=_scoring_name(scoring, classification),
-        n_source=len(source_rows),
-        n_labelled={t: len(labelled_rows[t]) for t in targets},
-        n_unlabelled={t: int((sample_domain == t).sum()) - len(labelled_rows[t]) for t in targets},
+        n_source=int(masks.source.sum()),
+        n_labelled=n_labelled,
+        n_unlabelled={t: int(np.sum(sample_domain == t)) - n_labelled[t] for t in targets},
         notes=notes,
-        _orders=[[rows[order] for order in per_seed] for rows, per_seed in zip(row_maps, orders)],
+        _orders=[
+            [rows[order] for order in per_seed] for (rows, *_), per_seed in zip(tables, orders)
+        ],
     )
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, repr=False)
 class TransferCurveResult:
     """The scores of :func:`transfer_curve`; print it for the mean of every method.
 
@@ -441,6 +436,8 @@ class TransferCurveResult:
                 lines.append(method.ljust(width) + "".join(f"{c:>{col}}" for c in cells))
         return "\n".join(lines + self.notes)
 
+    __repr__ = __str__
+
     def _target_index(self, target):
         if target is None:
             if len(self.targets) > 1:
@@ -459,7 +456,7 @@ def _run_cells(cells, tables, orders, sizes, seeds, methods, scorer, n_jobs, tic
     """Yield ``((target index, seed index), size index, scores of every method)``."""
 
     def arguments(t, s):
-        X, y, sample_domain = tables[t]
+        _, X, y, sample_domain = tables[t]
         return X, y, sample_domain, orders[t][s], sizes, seeds[s], methods, scorer
 
     if effective_n_jobs(n_jobs) == 1:
@@ -476,6 +473,22 @@ def _run_cells(cells, tables, orders, sizes, seeds, methods, scorer, n_jobs, tic
         ticker.advance(len(sizes))
 
 
+def _target_table(X, y, sample_domain, masks, target, seeds, classification):
+    """``((rows, X, y, sample_domain), orders)`` of one target domain.
+
+    ``rows`` are the rows of ``X`` in the table: every source row, then the rows of
+    ``target``. ``orders`` holds, for each seed, the positions in the table of the labelled
+    target rows in the seed's order: training prefixes first, test rows after.
+    """
+    source_rows = np.flatnonzero(masks.source)
+    target_rows = np.flatnonzero(sample_domain == target)
+    rows = np.concatenate([source_rows, target_rows])
+    labelled = len(source_rows) + np.flatnonzero(masks.labelled[target_rows])
+    y_labelled = y[rows[labelled]]
+    orders = [labelled[_label_order(y_labelled, seed, classification)] for seed in seeds]
+    return (rows, _safe_indexing(X, rows), y[rows], sample_domain[rows]), orders
+
+
 def _score_cell_list(*args):
     return list(_score_cell(*args))
 
@@ -486,28 +499,27 @@ def _score_cell(X, y, sample_domain, order, sizes, seed, methods, scorer):
     X_test, y_test = _safe_indexing(X, test), y[test]
     target = np.flatnonzero(sample_domain < 0)
     frozen = {}
-    # These fits are small: BLAS threads only add spin-waits (20x slower on a busy machine).
-    with threadpool_limits(limits=1):
-        for i, n in enumerate(sizes):
-            train = order[:n]
-            y_fit = y.copy()
-            y_fit[target] = mask_value(y)
-            y_fit[train] = y[train]
-            cell_scores = []
-            for name, method in methods.items():
-                if name in frozen:
-                    cell_scores.append(frozen[name])
-                    continue
-                try:
-                    model = method.fit(X, y_fit, sample_domain, train, seed)
-                    score = float(scorer(model, X_test, y_test))
-                except Exception as exc:
+    for i, n in enumerate(sizes):
+        train = order[:n]
+        y_fit = y.copy()
+        y_fit[target] = mask_value(y)
+        y_fit[train] = y[train]
+        cell_scores = []
+        for name, method in methods.items():
+            if name in frozen:
+                cell_scores.append(frozen[name])
+                continue
+            try:
+                model = method.fit(X, y_fit, sample_domain, train, seed)
+                score = float(scorer(model, X_test, y_test))
+            except Exception as exc:
+                if hasattr(exc, "add_note"):  # Python 3.11+
                     exc.add_note(f"transfer_curve: method {name!r}, seed {seed}, size {n}.")
-                    raise
-                if method.frozen:
-                    frozen[name] = score
-                cell_scores.append(score)
-            yield i, cell_scores
+                raise
+            if method.frozen:
+                frozen[name] = score
+            cell_scores.append(score)
+        yield i, cell_scores
 
 
 class _Progress:
@@ -661,20 +673,27 @@ def _numeric_features(X):
 
 
 def _check_source_classes(y, masks):
-    classes = np.unique(y[masks.source])
+    classes = [_python(c) for c in np.unique(y[masks.source])]
     if len(classes) < 2:
         raise ValueError(
             f"y: every source row has the label {classes[0]!r}; the default methods fit "
             "classifiers on the source rows, which need two classes or more."
         )
-    unknown = sorted(set(np.unique(y[masks.labelled_target])) - set(classes))
+    target_classes = {_python(c) for c in np.unique(y[masks.labelled_target])}
+    unknown = sorted(target_classes - set(classes))
     if unknown:
-        shown = [u.item() if isinstance(u, np.generic) else u for u in unknown[:5]]
+        shown = unknown[:5]
         raise ValueError(
             f"y: target label(s) {shown} never occur in the source rows, so the default "
             "methods' source models cannot predict them; drop those rows, or pass methods= "
             "of your own."
         )
+
+
+def _python(value):
+    """A numpy scalar as the Python value it holds, so that messages show ``1``, not
+    ``np.int64(1)``."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _default_scoring(classification):
