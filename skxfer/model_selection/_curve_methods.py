@@ -1,6 +1,6 @@
 """The methods :func:`~skxfer.model_selection.transfer_curve` compares by default.
 
-Two baselines that never see a source row or a target label (the logistic or ridge and the
+Two baselines that never see a target label (the logistic regression or ridge and the
 XGBoost model fitted on the source alone), one that never sees a source row (the same linear
 model on the target labels alone), and four transfer methods: pooling, reweighting, a linear
 model pulled toward the source, and an XGBoost warm start. Every setting a method chooses
@@ -13,6 +13,7 @@ the rows of one target domain, the labels of every target row outside ``train`` 
 """
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 
@@ -42,8 +43,13 @@ class CurveMethod:
     source alone), so the model is scored once per seed rather than once per size.
     """
 
-    fit: object
+    fit: Callable
     frozen: bool = False
+
+    @classmethod
+    def scored_only(cls, model):
+        """The method that scores the fitted ``model`` as it is, never refitting it."""
+        return cls(partial(_the_model, model), frozen=True)
 
 
 def default_methods(X_source, y_source, *, classification, fast):
@@ -60,7 +66,7 @@ def default_methods(X_source, y_source, *, classification, fast):
     linear = "transfer logistic" if classification else "transfer ridge"
     methods = {
         "target only": CurveMethod(partial(_quiet, fits.target_only)),
-        "source only": CurveMethod(partial(_source_model, sources["source only"]), frozen=True),
+        "source only": CurveMethod.scored_only(sources["source only"]),
         "source only (xgb)": None,
         "pooled": CurveMethod(partial(_quiet, fits.pooled)),
         "reweighted": CurveMethod(partial(_quiet, fits.reweighted)),
@@ -69,9 +75,7 @@ def default_methods(X_source, y_source, *, classification, fast):
     }
     notes = []
     if "source only (xgb)" in sources:
-        methods["source only (xgb)"] = CurveMethod(
-            partial(_source_model, sources["source only (xgb)"]), frozen=True
-        )
+        methods["source only (xgb)"] = CurveMethod.scored_only(sources["source only (xgb)"])
         methods["xgb warm start"] = CurveMethod(partial(_quiet, fits.xgb_warm_start))
     else:
         notes.append("XGBoost rows skipped: xgboost is not installed (pip install 'skxfer[demo]').")
@@ -87,7 +91,7 @@ def _quiet(fit, *args):
         return fit(*args)
 
 
-def _source_model(model, *args):
+def _the_model(model, *args):
     return model
 
 

@@ -562,7 +562,10 @@ def _user_methods(methods):
         if not isinstance(name, str):
             raise TypeError(f"methods: the names are the keys and must be str, got {name!r}.")
         if hasattr(value, "fit"):
-            out[name] = CurveMethod(partial(_fit_estimator, name, value), frozen=_is_frozen(value))
+            if _is_frozen(value):
+                out[name] = CurveMethod.scored_only(value)
+            else:
+                out[name] = CurveMethod(partial(_fit_estimator, value))
         elif callable(value):
             out[name] = CurveMethod(partial(_fit_factory, name, value))
         else:
@@ -580,13 +583,17 @@ def _fit_factory(name, factory, X, y, sample_domain, train, seed):
             f"methods[{name!r}] returned a {type(estimator).__name__}, not an estimator; a "
             "factory takes the seed and returns an unfitted estimator."
         )
-    return _fit_estimator(name, estimator, X, y, sample_domain, train, seed)
+    return _fit_fresh(estimator, X, y, sample_domain, train)
 
 
-def _fit_estimator(name, estimator, X, y, sample_domain, train, seed):
+def _fit_estimator(estimator, X, y, sample_domain, train, seed):
+    return _fit_fresh(clone(estimator), X, y, sample_domain, train)
+
+
+def _fit_fresh(estimator, X, y, sample_domain, train):
+    """Fit a new estimator by what it is (see ``methods``)."""
     if _is_frozen(estimator):
         return estimator
-    estimator = clone(estimator)
     if get_routing_for_object(estimator).consumes("fit", ["sample_domain"]):
         # on for this call only: a Pipeline or a search routes sample_domain to every step
         # and splitter that requests it, which they cannot do with routing off
