@@ -133,8 +133,9 @@ def test_demo_compares_every_strategy_and_saves_the_learning_curves(tmp_path):
 
 @needs_demo
 def test_demo_without_target_labels_compares_the_weighters(tmp_path):
-    out = run_skxfer("demo", "--unlabelled", "--targets", "Hungary", cwd=tmp_path)
+    out = run_skxfer("demo", "--unlabelled", "--targets", "Hungary", "--no-progress", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
+    assert out.stderr == ""  # --no-progress: no bar
     for row in ("source only", "discriminative", "KMM", "KLIEP", "uLSIF", "RuLSIF"):
         assert f"\n{row} " in out.stdout
     accuracies = [float(line.split()[-3]) for line in out.stdout.splitlines() if line.endswith("x")]

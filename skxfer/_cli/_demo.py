@@ -92,7 +92,9 @@ def run_demo(
     return print_then_plot(report, result, plot, f"skxfer demo: {source} -> other hospitals", echo)
 
 
-def run_unlabelled_demo(source="Cleveland", targets=DEFAULT_TARGETS, *, random_state=0):
+def run_unlabelled_demo(
+    source="Cleveland", targets=DEFAULT_TARGETS, *, random_state=0, progress=True
+):
     """Fit on one hospital's labelled patients, predict another's; return the table as text.
 
     Every method sees the target hospital's features but none of its labels, and every
@@ -113,7 +115,7 @@ def run_unlabelled_demo(source="Cleveland", targets=DEFAULT_TARGETS, *, random_s
     shifts, sizes = [], []
     # load everything first, so a bad hospital name fails before any work starts
     tables = [load_heart_disease(source, target) for target in targets]
-    for data in _progress(tables):
+    for data in _progress(tables, progress):
         is_target = data.sample_domain < 0
         X_target, y_target = data.X[is_target], data.y_true[is_target]
         sizes.append((int((~is_target).sum()), int(is_target.sum())))
@@ -195,7 +197,9 @@ def _table(source, targets, scores, sizes, shifts):
     )
 
 
-def _progress(items):
+def _progress(items, enabled):
+    if not enabled:
+        return items
     try:
         from tqdm.auto import tqdm
     except ImportError:

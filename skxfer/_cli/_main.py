@@ -138,7 +138,12 @@ def _demo(args, sizes, echo):
     if args.unlabelled:
         from skxfer._cli._demo import run_unlabelled_demo
 
-        return run_unlabelled_demo(source=args.source, targets=args.targets, random_state=args.seed)
+        return run_unlabelled_demo(
+            source=args.source,
+            targets=args.targets,
+            random_state=args.seed,
+            progress=not args.no_progress,
+        )
     from skxfer._cli._demo import run_demo
 
     run_demo(source=args.source, targets=args.targets, **_run_options(args, sizes, echo))
