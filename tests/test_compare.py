@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.test_demo import DEMO_METHODS, check_report, run_skxfer
+from tests.test_demo import DEMO_METHODS, check_report, parse_report, run_skxfer
 
 pd = pytest.importorskip("pandas")
 pytest.importorskip("matplotlib")
@@ -123,7 +123,7 @@ def test_compare_regression_csv(regression, tmp_path):
 
 
 def test_auto_task_rule():
-    from skxfer._compare_csv import _detect_task
+    from skxfer._cli._csv import _detect_task
 
     def detect(values):
         return _detect_task(pd, pd.Series(values), pd.Series([], dtype=float), "auto")[0]
@@ -285,7 +285,7 @@ def synthetic(tmp_path_factory):
 
 def _main(capsys, *args):
     """``skxfer compare`` in this process: ``(exit code, stdout, stderr)``."""
-    from skxfer.__main__ import main
+    from skxfer._cli import main
 
     code = main(["compare", "--fast", "--sizes", "10", "--seeds", "1", "--no-progress", *args])
     out = capsys.readouterr()
@@ -293,7 +293,7 @@ def _main(capsys, *args):
 
 
 def test_id_column_is_dropped_and_wide_text_is_capped(synthetic, tmp_path, capsys):
-    from skxfer._compare import MAX_CATEGORIES
+    from skxfer._cli._encode import MAX_CATEGORIES
 
     source, target = synthetic
     code, out, err = _main(
@@ -309,7 +309,7 @@ def test_id_column_is_dropped_and_wide_text_is_capped(synthetic, tmp_path, capsy
 
 
 def test_encoded_width_is_bounded_by_the_category_cap():
-    from skxfer._compare import MAX_CATEGORIES, id_like_columns, make_preprocessor
+    from skxfer._cli._encode import MAX_CATEGORIES, id_like_columns, make_preprocessor
 
     n = 8000
     frame = pd.DataFrame(
@@ -347,7 +347,7 @@ def test_an_unwritable_plot_costs_nothing_of_the_report(synthetic, tmp_path, cap
 
 
 def test_the_report_is_printed_before_the_plot_is_drawn(synthetic, tmp_path, capsys, monkeypatch):
-    import skxfer._compare_report
+    import skxfer._cli._report
 
     source, target = synthetic
     printed = []
@@ -356,7 +356,7 @@ def test_the_report_is_printed_before_the_plot_is_drawn(synthetic, tmp_path, cap
         printed.append(capsys.readouterr().out)
         raise RuntimeError("the plotting library broke")
 
-    monkeypatch.setattr(skxfer._compare_report, "save_plot", broken_plot)
+    monkeypatch.setattr(skxfer._cli._report, "save_plot", broken_plot)
     code, out, err = _main(
         capsys, "--source", source, "--target", target, "--label", "y", "--plot", "x.png"
     )
@@ -383,3 +383,26 @@ def test_a_repeated_column_name_is_an_error_naming_it(synthetic, tmp_path, capsy
         f"skxfer compare: the {role} file {files[role]} repeats the column(s) 'x1' in its "
         "header; rename or drop the repeats so that each column has one name."
     )
+
+
+def test_the_table_is_transfer_curve_on_the_encoded_tables(synthetic, capsys):
+    from skxfer import pack
+    from skxfer._cli._encode import encode_tables
+    from skxfer.model_selection import transfer_curve
+
+    source, target = synthetic
+    code, out, err = _main(
+        capsys, "--source", source, "--target", target, "--label", "y", "--plot", "none"
+    )
+    assert code == 0, err
+    (block,) = parse_report(out).values()
+    # the same comparison through the library: the encoding fitted on the source rows
+    src, tgt = pd.read_csv(source), pd.read_csv(target)
+    Xs, (Xt,), _ = encode_tables(src.drop(columns="y"), [tgt.drop(columns="y")])
+    X, y, sample_domain = pack(Xs, src["y"], Xt, tgt["y"])
+    curve = transfer_curve(
+        X, y, sample_domain, methods="fast", sizes=[10], n_seeds=1, random_state=0
+    )
+    assert list(block["rows"]) == curve.methods
+    for method, [(value, _)] in block["rows"].items():
+        assert value == float(f"{curve.mean(method)[0]:.3f}"), method

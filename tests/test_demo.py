@@ -133,8 +133,9 @@ def test_demo_compares_every_strategy_and_saves_the_learning_curves(tmp_path):
 
 @needs_demo
 def test_demo_without_target_labels_compares_the_weighters(tmp_path):
-    out = run_skxfer("demo", "--unlabelled", "--targets", "Hungary", cwd=tmp_path)
+    out = run_skxfer("demo", "--unlabelled", "--targets", "Hungary", "--no-progress", cwd=tmp_path)
     assert out.returncode == 0, out.stderr
+    assert out.stderr == ""  # --no-progress: no bar
     for row in ("source only", "discriminative", "KMM", "KLIEP", "uLSIF", "RuLSIF"):
         assert f"\n{row} " in out.stdout
     accuracies = [float(line.split()[-3]) for line in out.stdout.splitlines() if line.endswith("x")]
@@ -163,3 +164,18 @@ def test_demo_bad_option_is_a_one_line_error(args, message):
     assert out.stderr.startswith("skxfer demo: ")
     assert message in out.stderr
     assert out.stdout == ""
+
+
+def test_the_console_script_and_python_m_skxfer_run_the_same_main():
+    import importlib
+    from pathlib import Path
+
+    import skxfer.__main__
+    from skxfer._cli import main
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+    target = tomllib.loads(pyproject.read_text())["project"]["scripts"]["skxfer"]
+    module, name = target.split(":")
+    assert getattr(importlib.import_module(module), name) is main
+    assert skxfer.__main__.main is main

@@ -1,4 +1,8 @@
-"""``skxfer compare``: the demo's comparison on a user's own source and target CSV files."""
+"""``skxfer compare``'s input: a user's source and target CSV files, read and checked.
+
+Every problem with the files is an :class:`InputError` with a one-line message, found before
+anything is fitted.
+"""
 
 import os
 
@@ -6,68 +10,12 @@ import numpy as np
 
 # No scikit-learn import up here: a bad file is reported before the slow imports.
 
-#: Fewest labelled target rows kept aside to test on.
-MIN_TEST_ROWS = 10
-DEFAULT_SIZES = (10, 30, 100)
-FAST_SIZES = (10, 30)
 #: Whole-number labels with at most this many distinct values are classes under --task auto.
 MAX_AUTO_CLASSES = 10
 
 
 class InputError(ValueError):
     """A problem with the user's files or options, reported as one line without traceback."""
-
-
-def run_compare(
-    source,
-    target,
-    label,
-    *,
-    task="auto",
-    sizes=None,
-    seeds=None,
-    fast=False,
-    plot="skxfer_compare.png",
-    progress=True,
-    echo=None,
-):
-    """Compare target-only, source-only and transfer methods on two CSV files.
-
-    Returns the report as text; ``echo`` (e.g. ``print``), when given, gets the report as
-    soon as it is ready and then the line about the plot, so a slow or failing plot never
-    holds the table back. Raises :class:`InputError` with a one-line message for anything
-    wrong with the files or the options; nothing is fitted before every check has passed.
-    """
-    X_source, y_source, X_target, y_target, info = read_tables(source, target, label, task)
-    sizes = check_sizes(sizes, info["n_labelled_target"], fast)
-    n_seeds = seeds or (1 if fast else 3)
-    if n_seeds < 1:
-        raise InputError(f"--seeds must be at least 1, got {n_seeds}.")
-    # only now the slow imports: every check of the files has passed
-    from skxfer._compare import compare
-    from skxfer._compare_report import format_report, print_then_plot
-
-    result = compare(
-        X_source,
-        y_source,
-        {info["target_name"]: (X_target, y_target)},
-        task=info["task"],
-        sizes=sizes["sizes"],
-        seeds=list(range(n_seeds)),
-        fast=fast,
-        progress=progress,
-        desc="compare",
-    )
-    result.notes[:0] = info["notes"] + sizes["notes"]
-    title = [
-        f"skxfer compare: source {source} ({len(y_source)} labelled rows) -> target {target}; "
-        f"label {label!r}, {info['task']} ({info['task_reason']}).",
-        f"{len(info['features'])} feature columns ({info['n_numeric']} numeric, "
-        f"{len(info['features']) - info['n_numeric']} categorical). Target {result.metric} on "
-        f"held-out labelled target rows, mean of {n_seeds} seed(s).",
-    ]
-    report = format_report(result, title)
-    return print_then_plot(report, result, plot, f"skxfer compare: {source} -> {target}", echo)
 
 
 def read_tables(source, target, label, task):
@@ -142,7 +90,7 @@ def read_tables(source, target, label, task):
         "task": task,
         "task_reason": reason,
         "features": features,
-        "n_numeric": sum(_is_numeric(pd, src[c]) for c in features),
+        "n_numeric": sum(is_numeric(src[c]) for c in features),
         "n_labelled_target": n_labelled,
         "target_name": os.path.splitext(os.path.basename(target))[0] or target,
         "notes": notes,
@@ -156,39 +104,11 @@ def read_tables(source, target, label, task):
     )
 
 
-def check_sizes(sizes, n_labelled, fast):
-    """The numbers of target labels to run: the requested ones, or the default ones that fit.
+def is_numeric(column):
+    """Numbers or booleans: a column encoded as numbers, not as categories."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-    Every size needs ``MIN_TEST_ROWS`` more labelled target rows to test on.
-    """
-    available = n_labelled - MIN_TEST_ROWS
-    notes = []
-    if sizes is not None:
-        sizes = sorted(set(sizes))
-        if sizes[0] < 1:
-            raise InputError(f"--sizes must be positive numbers of target labels, got {sizes}.")
-        if sizes[-1] > available:
-            raise InputError(
-                f"the target has {n_labelled} labelled rows, too few for --sizes up to "
-                f"{sizes[-1]}: that needs {sizes[-1] + MIN_TEST_ROWS} ({sizes[-1]} to train "
-                f"on, {MIN_TEST_ROWS} to test on). Pass smaller --sizes."
-            )
-        return {"sizes": sizes, "notes": notes}
-    default = FAST_SIZES if fast else DEFAULT_SIZES
-    fitting = [n for n in default if n <= available]
-    if not fitting:
-        raise InputError(
-            f"the target has {n_labelled} labelled rows, too few to compare: the smallest "
-            f"default size, {default[0]} labels, needs {default[0] + MIN_TEST_ROWS} "
-            f"({MIN_TEST_ROWS} to test on). Label more target rows or pass smaller --sizes."
-        )
-    if len(fitting) < len(default):
-        dropped = [n for n in default if n not in fitting]
-        notes.append(
-            f"sizes {dropped} skipped: the target has {n_labelled} labelled rows "
-            f"({MIN_TEST_ROWS} are kept to test on)."
-        )
-    return {"sizes": fitting, "notes": notes}
+    return is_numeric_dtype(column) or is_bool_dtype(column)
 
 
 def _pandas():
@@ -241,7 +161,7 @@ def _header(path):
 def _check_column_types(pd, src, tgt):
     """A column numeric in one file but text in the other is a data error worth naming."""
     for column in src.columns:
-        in_source, in_target = _is_numeric(pd, src[column]), _is_numeric(pd, tgt[column])
+        in_source, in_target = is_numeric(src[column]), is_numeric(tgt[column])
         empty = src[column].isna().all() or tgt[column].isna().all()
         if in_source != in_target and not empty:
             text, where = (tgt, "target") if in_source else (src, "source")
@@ -322,10 +242,6 @@ def _as_class_labels(y):
             return values.astype(np.int64)
         return values
     return y.astype(str).to_numpy()
-
-
-def _is_numeric(pd, column):
-    return pd.api.types.is_numeric_dtype(column) or pd.api.types.is_bool_dtype(column)
 
 
 def _rows(count, role):

