@@ -6,11 +6,15 @@ from numbers import Integral, Real
 import numpy as np
 from scipy.optimize import minimize
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skxfer.reweight._base import BaseWeighter
-from skxfer.reweight._kernel import bandwidth_grid, kernel_expansion, subsample_rows
+from skxfer.reweight._kernel import (
+    bandwidth_grid,
+    kernel_expansion,
+    squared_distances,
+    subsample_rows,
+)
 from skxfer.utils._threads import single_threaded_blas
 
 # "auto" cross-validates the median distance times 2^(k/2), k = -6..2 (1/8 to 2 times it).
@@ -188,8 +192,8 @@ class KLIEPWeighter(BaseWeighter):
             )
         order = random_state.permutation(n_target)
         centers = X_target[order[:n_centers]]
-        sq_source = _squared_distances(X_source, centers)
-        sq_target = _squared_distances(X_target, centers)
+        sq_source = squared_distances(X_source, centers)
+        sq_target = squared_distances(X_target, centers)
         self.bandwidth_grid_ = grid
         self.cv_scores_ = None
         if cross_validate:
@@ -272,8 +276,3 @@ def _maximise_likelihood(kernel_target, source_mass, beta0, max_iter, tol):
     )
     coef[usable] = np.maximum(result.x, 0.0) / source_mass[usable]
     return coef, int(result.nit), result.status != 1
-
-
-def _squared_distances(A, B):
-    # One matrix product (BLAS) instead of scipy's distance loop: much faster in high dimension.
-    return euclidean_distances(A, B, squared=True)
