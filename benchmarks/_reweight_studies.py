@@ -220,9 +220,8 @@ def ratio_study(args):
     report = render_ratio(args, rows, elapsed)
     print(report, flush=True)
     if not args.no_save:
-        path = save(
-            "reweight_ratio" + ("-quick" if args.quick else ""), args, rows, report, elapsed
-        )
+        name = "reweight_ratio" + ("-quick" if args.quick else "") + args.tag
+        path = save(name, args, rows, report, elapsed)
         print(f"\nresults written to {path.relative_to(RESULTS_DIR.parents[1])} (and .csv)")
 
 
@@ -447,7 +446,7 @@ def discriminator_study(args):
     report = render_discriminator(args, rows, elapsed)
     print(report, flush=True)
     if not args.no_save:
-        name = "reweight_discriminator" + ("-quick" if args.quick else "")
+        name = "reweight_discriminator" + ("-quick" if args.quick else "") + args.tag
         path = save(name, args, rows, report, elapsed)
         print(f"\nresults written to {path.relative_to(RESULTS_DIR.parents[1])} (and .csv)")
 

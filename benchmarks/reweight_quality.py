@@ -331,6 +331,7 @@ def parse_study_args(argv):
     p.add_argument("--jobs", type=int, default=1, help="processes (each with one BLAS thread)")
     p.add_argument("--seeds", type=int, default=3, help="seeds (pairs of 2-domain sets: 2x-1)")
     p.add_argument("--no-save", action="store_true", help="do not write benchmarks/results/")
+    p.add_argument("--tag", default="", help="appended to the results' file names, e.g. -before")
     if argv[0] == "ratio":
         p.add_argument(
             "--families", nargs="+", default=list(SHIFT_FAMILIES), choices=SHIFT_FAMILIES
