@@ -529,7 +529,7 @@ def render_discriminator(args, rows, elapsed):
         if r["method"] == "default" and r["base"] == "SVC" and r.get("default_choice"):
             choices.setdefault(r["family"], []).append(r["default_choice"])
     if choices:
-        out.append("\nDefault classifier chosen by its cross-validated log-loss (form, C: runs):\n")
+        out.append("\nThe default classifier's features and C (form, C: runs):\n")
         for family in families:
             values, counts = np.unique(choices.get(family, []), return_counts=True)
             text = "; ".join(f"{v}: {c}" for v, c in zip(values, counts))
