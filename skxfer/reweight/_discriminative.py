@@ -8,13 +8,11 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context, clone
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from skxfer.reweight._base import BaseWeighter
-from skxfer.reweight._kernel import subsample_rows
 from skxfer.utils._threads import single_threaded_blas
 
 _CALIBRATION_FOLDS = 5
@@ -215,7 +213,7 @@ class DiscriminativeWeighter(BaseWeighter):
     def _make_estimator(self, X, is_target, random_state):
         self.cv_scores_ = None
         if self.estimator is None:
-            form, C, self.cv_scores_ = _choose_form_and_penalty(X, is_target, random_state)
+            form, C, self.cv_scores_ = _choose_form_and_penalty(X, is_target)
             estimator = _default_classifier(form, C)
         else:
             estimator = clone(self.estimator)
@@ -232,11 +230,18 @@ class DiscriminativeWeighter(BaseWeighter):
         return calibrated, True
 
 
+def _evenly_spaced(rows, most=_CV_MAX_ROWS):
+    """At most ``most`` of ``rows``, evenly spaced along them."""
+    if len(rows) <= most:
+        return rows
+    return rows[np.linspace(0, len(rows) - 1, most).round().astype(int)]
+
+
 def _default_classifier(form, C):
     return make_pipeline(_Standardized(form=form), LogisticRegression(C=C, max_iter=1000))
 
 
-def _choose_form_and_penalty(X, is_target, random_state):
+def _choose_form_and_penalty(X, is_target):
     """The default classifier's feature form and penalty, by cross-validated log-loss.
 
     The forms are the log-ratios of Gaussian pairs: ``"linear"`` (equal covariances),
@@ -258,18 +263,16 @@ def _choose_form_and_penalty(X, is_target, random_state):
     n_folds = min(_CV_FOLDS, int(np.bincount(is_target, minlength=2).min()))
     if n_folds < 2:
         return ("squares" if "squares" in forms else "linear"), 1.0, None
-    rows = np.concatenate(
-        [
-            subsample_rows(np.flatnonzero(is_target == label), _CV_MAX_ROWS, random_state)
-            for label in (0, 1)
-        ]
-    )
+    # Evenly spaced rows and striped folds (the k-th row of a domain in fold k mod n_folds):
+    # no random draw, so an unseeded weighter stays deterministic (like scikit-learn's own
+    # cross-validation without shuffling), and rows sorted by time or label still spread over
+    # every fold.
+    rows = np.concatenate([_evenly_spaced(np.flatnonzero(is_target == label)) for label in (0, 1)])
     X, y = X[rows], is_target[rows]
-    folds = list(
-        StratifiedKFold(n_folds, shuffle=True, random_state=random_state.randint(2**31 - 1)).split(
-            X, y
-        )
-    )
+    stripe = np.zeros(len(y), dtype=int)
+    for label in (0, 1):
+        stripe[y == label] = np.arange(np.count_nonzero(y == label)) % n_folds
+    folds = [(np.flatnonzero(stripe != k), np.flatnonzero(stripe == k)) for k in range(n_folds)]
     scores = {}
     for form in forms:
         features = _Standardized(form=form).fit_transform(X)

@@ -277,3 +277,13 @@ def test_product_features_are_the_standardised_pairwise_products():
     z = StandardScaler().fit_transform(X)
     products = StandardScaler().fit_transform(z[:, [0, 0, 0, 1, 1, 2]] * z[:, [0, 1, 2, 1, 2, 2]])
     np.testing.assert_allclose(features, np.hstack([z, products]), atol=1e-5)
+
+
+def test_unseeded_default_is_deterministic():
+    # The wrappers build DiscriminativeWeighter() unseeded and have no random_state: the
+    # default's cross-validation must draw nothing at random.
+    data = make_covariate_shift(3000, 3000, 3, random_state=0)  # > 2,500 rows a domain
+    first = DiscriminativeWeighter().fit(data.X, sample_domain=data.sample_domain)
+    second = DiscriminativeWeighter().fit(data.X, sample_domain=data.sample_domain)
+    assert first.cv_scores_ == second.cv_scores_
+    np.testing.assert_array_equal(first.weights_, second.weights_)
