@@ -100,9 +100,9 @@ class DiscriminativeWeighter(BaseWeighter):
     rows, d = 2-20; means over 3 seeds and the sizes): 0.92-1.0 on Gaussian shifts of the
     mean at every d and of the variance along any two directions up to d = 10 (the log-ratio
     is then one of the three forms). A variance shift along 2 of 20 directions needs the 230
-    product features and more rows: 0.54 with 500 source rows, 0.92 with 2,000. Where the
+    product features and more rows: 0.56 with 500 source rows, 0.92 with 2,000. Where the
     log-ratio is not quadratic a logistic model cannot rank every row: a bimodal target
-    (two-component mixture) gets 0.82 at d = 2 and 0.22 at d = 20, heavy-tailed
+    (two-component mixture) gets 0.83 at d = 2 and 0.27 at d = 20, heavy-tailed
     (multivariate t) domains 0.90 at d = 2 and 0.76 at d = 20. The best form and penalty
     chosen in hindsight with the true ratio reach 0.87 and 0.92 at d = 2, 0.25 and 0.79 at
     d = 20: a more flexible classifier (``estimator=``) is needed beyond that.
