@@ -34,10 +34,17 @@ Run from the repository root with the benchmark environment::
 
     python benchmarks/reweight_quality.py --quick    # < 1 minute
     python benchmarks/reweight_quality.py            # the full table (about 20 minutes)
+
+Two studies of skxfer's weighters alone (no peers; see ``_reweight_studies.py``)::
+
+    python benchmarks/reweight_quality.py ratio --quick          # Spearman vs the true ratio
+    python benchmarks/reweight_quality.py ratio --hindsight      # + best setting in hindsight
+    python benchmarks/reweight_quality.py discriminator --quick  # default vs plain discriminator
 """
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -312,7 +319,53 @@ def plan_methods(args, libs, status):
     return cols
 
 
+def parse_study_args(argv):
+    """Arguments of the ``ratio`` and ``discriminator`` studies."""
+    import _reweight_studies as studies
+    from _shift_families import FAMILIES as SHIFT_FAMILIES
+
+    p = argparse.ArgumentParser(
+        prog=f"reweight_quality.py {argv[0]}", description=studies.__doc__.split("\n\n")[1]
+    )
+    p.add_argument("--quick", action="store_true", help="a small grid, about a minute")
+    p.add_argument("--jobs", type=int, default=1, help="processes (each with one BLAS thread)")
+    p.add_argument("--seeds", type=int, default=3, help="seeds (pairs of 2-domain sets: 2x-1)")
+    p.add_argument("--no-save", action="store_true", help="do not write benchmarks/results/")
+    p.add_argument("--tag", default="", help="appended to the results' file names, e.g. -before")
+    if argv[0] == "ratio":
+        p.add_argument(
+            "--families", nargs="+", default=list(SHIFT_FAMILIES), choices=SHIFT_FAMILIES
+        )
+        p.add_argument("--dims", type=int, nargs="+", default=list(studies.DIMS))
+        p.add_argument(
+            "--methods", nargs="+", default=list(studies.METHODS), choices=studies.METHODS
+        )
+        p.add_argument("--hindsight", action="store_true", help="add the best grid point (seed 0)")
+    else:
+        families = list(studies.REAL_FAMILIES)
+        p.add_argument(
+            "--families", dest="real_families", nargs="+", default=families, choices=families
+        )
+    args = p.parse_args(argv[1:])
+    args.study = argv[0]
+    args.sizes = list(studies.SIZES)
+    if args.quick:
+        args.seeds = 1
+        if args.study == "ratio":
+            args.dims, args.sizes = [2, 10], [studies.SIZES[0]]
+        elif args.real_families == families:
+            args.real_families = ["digits", "wine"]
+    return args
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] in ("ratio", "discriminator"):
+        import _reweight_studies as studies
+
+        args = parse_study_args(argv)
+        study = studies.ratio_study if args.study == "ratio" else studies.discriminator_study
+        return study(args)
     args = parse_args(argv)
     if args.from_json:
         return rerender(args.from_json)

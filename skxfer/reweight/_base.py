@@ -10,6 +10,9 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 
 from skxfer._domain import _rows, domain_masks, warn_no_transfer
 
+# A squared difference below tiny / eps (about 1e-292) is subnormal and has lost precision.
+_SMALLEST_SPREAD = float(np.sqrt(np.finfo(np.float64).tiny / np.finfo(np.float64).eps))
+
 
 class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
     """Base class of the density-ratio weighters.
@@ -68,6 +71,7 @@ class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
             warn_no_transfer(self, "there are no target rows and every weight is 1")
             raw = np.ones(len(X_source))
         else:
+            check_magnitude(X, type(self).__name__)
             raw = self._fit_ratio(X_source, X_target, check_random_state(self._seed()))
             raw = _check_raw_ratio(raw, len(X_source), type(self).__name__)
         self.ratio_scale_ = _clipped_mean_one_scale(raw, self.max_weight)
@@ -94,6 +98,9 @@ class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         if self.n_target_ == 0:
             return np.ones(X.shape[0])
+        # Distances to the fitted centres and neighbours add up over the fitted rows too.
+        n_rows = X.shape[0] + self.n_source_ + self.n_target_
+        check_magnitude(X, type(self).__name__, n_rows=n_rows, spread=False)
         raw = _check_raw_ratio(self._ratio(X), X.shape[0], type(self).__name__)
         return self._scale_and_clip(raw)
 
@@ -118,6 +125,53 @@ class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
         if self.max_weight is not None:
             w = np.minimum(w, self.max_weight)
         return w
+
+
+def check_magnitude(X, name, *, n_rows=None, spread=True):
+    """Refuse finite values whose squares overflow, or whose spread underflows, in float64.
+
+    Every weighter adds up squares of differences of values: squared distances over the
+    features, variances and neighbourhood moments over the rows. With ``M = max|x|``, each
+    difference is at most ``2M``, so ``n_rows * n_features`` such squares stay below a
+    quarter of float64's largest value when ``M <= sqrt(max / (16 n_rows n_features))``;
+    beyond it the sums turn into inf and NaN deep inside a solver (an eigenvalue failure, a
+    NaN in a classifier) or, worse, into wrong neighbours and weights without an error. At
+    the other end, when no feature varies by more than ``_SMALLEST_SPREAD`` the squared
+    distances fall below float64's normal range and every row looks alike, silently.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Finite rows (already validated).
+    name : str
+        The weighter, for the message.
+    n_rows : int or None, default=None
+        Rows whose squares may be summed together; ``None`` means ``len(X)``.
+    spread : bool, default=True
+        Also refuse rows that vary too little (fit only: new rows are measured against the
+        fitted ones).
+    """
+    if X.size == 0:
+        return
+    n_rows = len(X) if n_rows is None else n_rows
+    largest = float(np.max(np.abs(X)))
+    limit = float(np.sqrt(np.finfo(np.float64).max / (16.0 * n_rows * X.shape[1])))
+    if largest > limit:
+        raise ValueError(
+            f"{name} cannot weigh X: it holds values up to |x| = {largest:.3g}, and with "
+            f"{n_rows} rows of {X.shape[1]} features the sums of their squares (squared "
+            f"distances, variances) overflow float64 above |x| = {limit:.3g}. Scale X "
+            "first, e.g. with sklearn.preprocessing.StandardScaler (or divide it by a constant)."
+        )
+    if spread:
+        widest = float(np.max(np.ptp(X, axis=0)))
+        if 0.0 < widest < _SMALLEST_SPREAD:
+            raise ValueError(
+                f"{name} cannot weigh X: no feature varies by more than {widest:.3g}, so "
+                f"squared distances between rows underflow float64 (a feature must span at "
+                f"least {_SMALLEST_SPREAD:.0e}). Scale X first, e.g. with "
+                "sklearn.preprocessing.StandardScaler (or multiply it by a constant)."
+            )
 
 
 def _check_raw_ratio(raw, n, name):

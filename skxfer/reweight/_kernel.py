@@ -8,18 +8,29 @@ _BLOCK_ELEMENTS = 2**22
 
 
 def gaussian_kernel(A, B, bandwidth):
-    """``exp(-||a - b||^2 / (2 * bandwidth^2))`` for every pair of rows of ``A`` and ``B``.
+    """``exp(-||a - b||^2 / (2 * bandwidth^2))`` for every pair of rows of ``A`` and ``B``."""
+    sq = squared_distances(A, B)
+    sq *= -0.5 / bandwidth**2
+    return np.exp(sq, out=sq)
+
+
+def squared_distances(A, B):
+    """``||a - b||^2`` for every pair of rows of ``A`` and ``B``, in float64.
 
     Distances come from one matrix product (a BLAS call) rather than a distance loop, which
-    matters in high dimension; rounding near zero distance is clipped so values stay in [0, 1].
+    matters in high dimension. The expansion ``||a||^2 + ||b||^2 - 2 a.b`` cancels
+    catastrophically when the rows sit far from the origin (rows near 1e8 with unit spread
+    get distances of pure rounding error), so both sides are first shifted by the mean of
+    ``B``, which leaves the distances unchanged. Rounding near zero distance is clipped.
     """
+    center = B.mean(axis=0, dtype=np.float64)
+    A = np.subtract(A, center, dtype=np.float64)
+    B = np.subtract(B, center, dtype=np.float64)
     sq = A @ B.T
     sq *= -2.0
     sq += np.einsum("ij,ij->i", A, A)[:, None]
     sq += np.einsum("ij,ij->i", B, B)[None, :]
-    np.maximum(sq, 0.0, out=sq)
-    sq *= -0.5 / bandwidth**2
-    return np.exp(sq, out=sq)
+    return np.maximum(sq, 0.0, out=sq)
 
 
 def kernel_expansion(X, centers, coef, bandwidth):

@@ -126,6 +126,19 @@ class KMMWeighter(BaseWeighter):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Feature names, when ``X`` has string column names.
 
+    Notes
+    -----
+    How well the weights rank rows like the true ratio (Spearman, ``benchmarks/
+    reweight_quality.py ratio``: five families of shifts, d = 2-20, 500-2000 source and 200-1000
+    target rows; means over 3 seeds and the sizes): at least 0.7 on a shift of the mean, on
+    heavy-tailed (multivariate t) domains and on :func:`~skxfer.datasets.make_covariate_shift`
+    at every d, on a variance shift up to d = 10 and on a bimodal target up to d = 5 (0.57 with
+    500 source rows at d = 5). Below it: a variance shift along 2 of 20 directions (0.51) and a
+    bimodal target at d = 10 and 20 (0.45, 0.18). There the best kernel width chosen in
+    hindsight with the true ratio stays below 0.7 too (0.61, 0.47, 0.22): one isotropic width
+    measures every direction alike, and when the ratio changes along one or two of twenty
+    directions the distances are mostly the other eighteen.
+
     See Also
     --------
     KLIEPWeighter : A Gaussian-mixture ratio fitted by maximum likelihood.

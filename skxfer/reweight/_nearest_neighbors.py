@@ -103,6 +103,19 @@ class NearestNeighborsWeighter(BaseWeighter):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Feature names, when ``X`` has string column names.
 
+    Notes
+    -----
+    How well the weights rank rows like the true ratio (Spearman, ``benchmarks/
+    reweight_quality.py ratio``: five families of shifts, d = 2-20, 500-2000 source and 200-1000
+    target rows; means over 3 seeds and the sizes): at least 0.9 on shifts of the mean or of the
+    variance and on :func:`~skxfer.datasets.make_covariate_shift` up to d = 5, and on a bimodal
+    or heavy-tailed (multivariate t) target at d = 2; from 0.86 (mean shift) down to 0.21
+    (bimodal target) at d = 20. Neighbourhoods that hold enough rows to vote reliably span most
+    of the sample in 10-20 dimensions. The best ``n_neighbors`` chosen in hindsight with the
+    true ratio reaches 0.9 in a few more cells (a mean shift at d = 10: 0.91) but differs
+    between families: 6 to 8 times ``sqrt(m)`` for smooth ratios, 1 to 2 times for the bimodal
+    one; the default ``3 * sqrt(m)`` sits between them.
+
     See Also
     --------
     DiscriminativeWeighter : The same Bayes-rule ratio from a fitted classifier.

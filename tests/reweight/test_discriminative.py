@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -19,6 +20,7 @@ from sklearn.utils._param_validation import InvalidParameterError
 from skxfer import pack
 from skxfer.datasets import make_covariate_shift
 from skxfer.reweight import DiscriminativeWeighter
+from skxfer.reweight._discriminative import _Standardized
 from skxfer.utils import NoTransferWarning
 
 
@@ -213,3 +215,75 @@ def test_odd_inputs_give_finite_weights(n_source, n_target, n_features, seed, le
     assert np.all(np.isfinite(weighter.weights_))
     assert np.all(weighter.weights_ > 0)
     assert weighter.weights_.mean() == pytest.approx(1.0)
+
+
+def _rotated_scale_shift(seed, n_source=800, n_target=400, n_features=5):
+    """The target is half as wide as the source along two random directions (not axes):
+    the log-ratio is a quadratic form with cross terms. Returns X, sample_domain, log-ratio."""
+    rng = np.random.default_rng(seed)
+    directions = np.linalg.qr(rng.standard_normal((n_features, n_features)))[0][:, :2]
+    X_s = rng.standard_normal((n_source, n_features))
+    Z = rng.standard_normal((n_target, n_features))
+    X_t = Z - 0.5 * (Z @ directions) @ directions.T
+    X, _, sd = pack(X_s, None, X_t)
+    return X, sd, -1.5 * np.sum((X_s @ directions) ** 2, axis=1)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_default_ranks_a_rotated_variance_shift(seed):
+    # Before: [x, x**2] at C=1 had no cross terms for this shift; Spearman 0.60-0.65.
+    X, sd, log_ratio = _rotated_scale_shift(seed)
+    weighter = DiscriminativeWeighter(random_state=0).fit(X, sample_domain=sd)
+    assert weighter.estimator_[0].form == "products"
+    assert spearmanr(weighter.weights_, log_ratio)[0] >= 0.9
+
+
+def test_default_penalty_is_chosen_by_cross_validated_log_loss():
+    # 200 features, 150 rows a domain: C=1 overfits the domain label and piles the weight
+    # on a few rows; the cross-validated penalty is stronger and the weights smoother.
+    rng = np.random.default_rng(0)
+    X_s, X_t = rng.standard_normal((150, 200)), rng.standard_normal((150, 200))
+    X_t[:, 0] += 1.0
+    X, _, sd = pack(X_s, None, X_t)
+    weighter = DiscriminativeWeighter(random_state=0).fit(X, sample_domain=sd)
+    forms = {form for form, _ in weighter.cv_scores_}
+    assert forms == {"linear"}  # no squares above 50 features
+    form, C = min(weighter.cv_scores_, key=weighter.cv_scores_.get)
+    assert (weighter.estimator_[0].form, weighter.estimator_[-1].C) == (form, C)
+    assert C < 1
+    at_C_1 = DiscriminativeWeighter(
+        make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    ).fit(X, sample_domain=sd)
+    assert weighter.ess_ > 1.5 * at_C_1.ess_
+
+
+def test_default_without_rows_to_cross_validate_uses_squares_at_c_1():
+    rng = np.random.RandomState(0)
+    X, _, sd = pack(rng.normal(size=(40, 2)), None, rng.normal(size=(1, 2)) + 1.0)
+    weighter = DiscriminativeWeighter().fit(X, sample_domain=sd)
+    assert weighter.cv_scores_ is None
+    assert (weighter.estimator_[0].form, weighter.estimator_[-1].C) == ("squares", 1.0)
+    custom = DiscriminativeWeighter(LogisticRegression()).fit(X, sample_domain=sd)
+    assert custom.cv_scores_ is None
+
+
+def test_product_features_are_the_standardised_pairwise_products():
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.normal(size=(200, 3)) * [1, 10, 100] + 5, columns=["a", "b", "c"])
+    transformer = _Standardized(form="products").fit(X)
+    names = transformer.get_feature_names_out()
+    assert list(names) == ["a", "b", "c", "a**2", "a b", "a c", "b**2", "b c", "c**2"]
+    features = transformer.transform(X)
+    z = StandardScaler().fit_transform(X)
+    products = StandardScaler().fit_transform(z[:, [0, 0, 0, 1, 1, 2]] * z[:, [0, 1, 2, 1, 2, 2]])
+    np.testing.assert_allclose(features, np.hstack([z, products]), atol=1e-5)
+
+
+def test_unseeded_default_is_deterministic():
+    # The wrappers build DiscriminativeWeighter() unseeded and have no random_state: the
+    # default's cross-validation must draw nothing at random.
+    data = make_covariate_shift(3000, 3000, 3, random_state=0)  # > 2,500 rows a domain
+    first = DiscriminativeWeighter().fit(data.X, sample_domain=data.sample_domain)
+    second = DiscriminativeWeighter().fit(data.X, sample_domain=data.sample_domain)
+    assert first.cv_scores_ == second.cv_scores_
+    np.testing.assert_array_equal(first.weights_, second.weights_)
