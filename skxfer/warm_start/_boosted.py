@@ -1,132 +1,217 @@
-"""Input checks shared by the boosted-tree transfer estimators."""
+"""One engine for the boosted-tree transfer estimators, whatever the library.
+
+:class:`BoostedTransfer` owns the sequence: check the input, resolve (or fit) the source
+model, scale or recalibrate its margin, refresh its leaves, choose the number of added trees by
+cross-validation on the labelled target rows, and continue. Every step fitted on target rows
+(recalibration, refresh) is refitted on the training rows of each fold, so that the choice of
+the number of added trees never sees the rows it is scored on.
+
+A :class:`TreeBackend` owns only what differs between libraries: loading and fitting a source
+model, its margins and leaf indices, reading and writing leaf values, scaling its margin,
+adding trees, and the per-stage loss of losses this package does not compute.
+"""
 
 import os
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator
-from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection import KFold, StratifiedKFold, check_cv
+from scipy.special import expit, softmax
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted
 
-from skxfer.warm_start._rows import check_target_classes
+from skxfer.utils import import_optional
+from skxfer.warm_start._leaf_refresh import refresh_trees, stage_losses
+from skxfer.warm_start._recalibrate import fit_recalibration
+from skxfer.warm_start._rows import (
+    check_target_classes,
+    label_codes,
+    source_classes,
+    target_folds,
+    transfer_rows,
+)
+from skxfer.warm_start._source import resolve_source
+from skxfer.warm_start._tree_input import (
+    SourceFeatures,
+    align_categories,
+    align_columns,
+    check_tree_X,
+    take_rows,
+)
 
-# pandas dtypes of text columns, which XGBoost cannot split on.
-_TEXT_DTYPES = {"object", "string", "str"}
 
+@dataclass
+class Source:
+    """A source model and what the engine needs to know about it.
 
-def check_boosted_X(estimator, X, *, reset):
-    """Validate ``X`` for a tree library that reads NaN as missing.
-
-    A DataFrame is kept as it is (its categorical columns go to the library untouched); its
-    column names are recorded or checked like any scikit-learn estimator's. Anything else
-    becomes a float array that may hold NaN but not infinity.
+    Attributes
+    ----------
+    model : object
+        The native model (None once fitted: the estimator's ``source_model_`` holds it).
+    objective : {"logistic", "softmax", "squared"} or None
+        The gradients of its loss (see ``_leaf_refresh.gradients``); None for a loss whose
+        gradients are not computed here (it can be continued, not refreshed or recalibrated).
+    loss : str
+        The library's name of its loss.
+    n_outputs : int
+        Columns of its margin: one per class for a multiclass model, else one.
+    classes : ndarray or None
+        Its classes, for a classifier.
+    learning_rate : float or None
+        The learning rate its leaf values were stored with, when the model records it.
+    n_rounds : int
+        Its boosting rounds.
+    features : SourceFeatures
+        The features the rows given to it must have.
     """
-    if hasattr(X, "iloc") and hasattr(X, "dtypes"):
-        validate_data(estimator, X, reset=reset, skip_check_array=True)
-        if X.shape[0] == 0:
-            raise ValueError(
-                f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is "
-                f"required by {type(estimator).__name__}."
-            )
-        bad = [str(c) for c, kind in X.dtypes.items() if str(kind) in _TEXT_DTYPES]
-        if bad:
-            raise ValueError(
-                f"Columns {bad} hold Python objects (strings); XGBoost needs numbers or pandas "
-                "categoricals. Convert them with X[cols] = X[cols].astype('category')."
-            )
+
+    model: object
+    objective: str | None
+    loss: str
+    n_outputs: int
+    classes: np.ndarray | None
+    learning_rate: float | None
+    n_rounds: int
+    features: SourceFeatures
+
+
+@dataclass
+class TargetRows:
+    """Labelled target rows in the library's input form, with label codes and weights."""
+
+    X: object
+    y: np.ndarray
+    weight: np.ndarray
+
+    def take(self, rows):
+        return TargetRows(take_rows(self.X, rows), self.y[rows], self.weight[rows])
+
+
+class TreeBackend:
+    """What one boosting library does for :class:`BoostedTransfer`.
+
+    A subclass sets the class attributes and implements the methods that raise
+    NotImplementedError; ``scaled``, ``stage_losses``, ``proba`` and ``predict`` have defaults
+    written with the others. Margins are 2-D, ``(n_rows, n_outputs)``; ``X`` is what
+    :meth:`prepare` returned, or rows of it.
+    """
+
+    #: The library's name in messages, and the module to import.
+    library = ""
+    module = ""
+    #: The estimator's attribute that holds the transferred model.
+    fitted_attribute = "booster_"
+    #: What ``source_model`` may be, and how a model file is written (for messages).
+    accepted = ""
+    saved_with = ""
+    #: Whether columns of strings are categorical features (else they are refused).
+    text_categories = False
+    #: The losses whose source models can be refreshed and recalibrated (for messages).
+    objectives = "log-loss or squared error"
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+        self.name = type(estimator).__name__
+        self.lib = import_optional(self.module, purpose=self.name)
+
+    # --- the source model --------------------------------------------------------------
+
+    def check_params(self):
+        """Refuse ``params`` that the constructor or the source model control."""
+
+    def is_native(self, model):
+        """Whether ``model`` is a native model, taken as it is."""
+        raise NotImplementedError
+
+    def load(self, model):
+        """The :class:`Source` of a native model, a fitted estimator or a model file path."""
+        raise NotImplementedError
+
+    def fit_source(self, X, y, sample_weight, classes, seed):
+        """The :class:`Source` fitted on rows ``X`` (as checked, before :meth:`prepare`):
+        ``y`` holds class codes (positions in ``classes``) or real targets."""
+        raise NotImplementedError
+
+    def working_copy(self, model):
+        """The model the transfer starts from: ``model`` itself when nothing writes to it."""
+        return model
+
+    def prepare(self, X, source):
+        """Rows aligned to the source's features, in the library's input form."""
         return X
-    return validate_data(
-        estimator, X, reset=reset, ensure_all_finite="allow-nan", dtype=[np.float64, np.float32]
-    )
 
+    # --- a model -----------------------------------------------------------------------
 
-def align_columns(X, source_names, n_source_features, name):
-    """Order the columns of a DataFrame ``X`` as the source model's features.
+    def margin(self, model, X):
+        raise NotImplementedError
 
-    Arrays (and DataFrames, when the source model has no feature names) are taken in position
-    order; their width is checked against the source model.
-    """
-    if source_names is None or not hasattr(X, "iloc"):
-        if X.shape[1] != n_source_features:
+    def leaves(self, model, X):
+        """Leaf index of each row in each tree, shape (n_rows, n_trees)."""
+        raise NotImplementedError
+
+    def n_trees(self, model):
+        raise NotImplementedError
+
+    def trees(self, model, first=0):
+        """The :class:`~skxfer.warm_start._leaf_refresh.Trees` of ``model`` from tree
+        ``first`` on (the first tree of a round)."""
+        raise NotImplementedError
+
+    def with_leaves(self, model, trees, shift):
+        """A copy of ``model`` with the leaf values of ``trees`` (all its trees) and
+        ``shift`` (one per output) added to its margin."""
+        raise NotImplementedError
+
+    def scaled(self, model, scale, shift, X):
+        """A copy of ``model`` whose margin is ``scale * margin + shift`` (``X``: rows to
+        read its base score on)."""
+        trees = self.trees(model)
+        first_row = take_rows(X, slice(0, 1))
+        margin = self.margin(model, first_row)
+        n_outputs = margin.shape[1]
+        if {int(k) for outputs in trees.outputs for k in outputs} != set(range(n_outputs)):
             raise ValueError(
-                f"X has {X.shape[1]} features, but the source model of {name} has "
-                f"{n_source_features}. Pass the source model's features, in its order (or a "
-                "DataFrame with its column names)."
+                "recalibrate and source_scale need at least one source tree per output; the "
+                "source model has none for some output. Use recalibrate=None and "
+                "source_scale=1."
             )
-        return X
-    columns = [str(c) for c in X.columns]
-    missing = [c for c in source_names if c not in columns]
-    extra = [c for c in columns if c not in source_names]
-    if missing or extra:
-        raise ValueError(
-            f"The columns of X do not match the source model's features: missing {missing}, "
-            f"not in the source model {extra}. {name} aligns DataFrame columns by name; "
-            "rename or drop columns so that X has exactly the source model's features."
-        )
-    return X.loc[:, [X.columns[columns.index(c)] for c in source_names]]
+        # The margin is a base score plus the trees: scaling every leaf scales the trees'
+        # part, and the base takes the rest of the change.
+        base = (margin - trees.total(self.leaves(model, first_row), n_outputs))[0]
+        scaled = replace(trees, values=[scale * v for v in trees.values])
+        return self.with_leaves(model, scaled, (scale - 1.0) * base + shift)
 
+    def add_trees(self, model, source, rows, n_rounds, seed, held_out=None):
+        """``model`` continued by ``n_rounds`` rounds on ``rows`` (:class:`TargetRows`); with
+        ``held_out``, stopped once its loss has not improved for the estimator's
+        ``early_stopping_rounds``."""
+        raise NotImplementedError
 
-def frozen_inner(source_model, library, model_types, name):
-    """The model inside a FrozenEstimator, or the given object itself.
+    def stage_losses(self, source, y, margins, weight):
+        """The loss after each stage, ``margins`` of shape (n_stages, n_rows, n_outputs)."""
+        return stage_losses(source.objective, y, margins, weight)
 
-    An unfrozen fitted scikit-learn estimator is refused: ``clone`` (and so every grid
-    search) would replace it with an unfitted copy.
-    """
-    if isinstance(source_model, FrozenEstimator):
-        return source_model.estimator
-    if isinstance(source_model, (BaseEstimator, *model_types)) and hasattr(
-        source_model, "get_params"
-    ):
-        raise TypeError(
-            f"source_model is a bare {type(source_model).__name__}; wrap it as "
-            f"FrozenEstimator(model) (from sklearn.frozen import FrozenEstimator) so that clone "
-            f"and grid searches keep its fit, or pass the native {library} model."
-        )
-    return source_model
+    # --- predictions -------------------------------------------------------------------
 
+    def proba(self, model, X):
+        margin = self.margin(model, X)
+        if margin.shape[1] == 1:
+            p = expit(margin[:, 0])
+            return np.column_stack([1 - p, p])
+        return softmax(margin, axis=1)
 
-def source_classes(y, source, target, name):
-    """Classes of a source model fitted here: those of the source rows (or, without source
-    rows, of the target rows); a target class outside them raises."""
-    fitted_on = source if source.any() else target
-    classes = np.unique(y[fitted_on])
-    check_target_classes(name, y[target], classes)
-    return classes
-
-
-def label_codes(classes, labels, name):
-    """Position of each label in ``classes``, after checking that every label is one."""
-    check_target_classes(name, labels, classes)
-    return np.searchsorted(classes, labels).astype(np.float64)
-
-
-def target_folds(cv, labels, classifier, seed):
-    """``(train, test)`` index pairs over the labelled target rows, or None when fewer than
-    two rows leave nothing to cross-validate.
-
-    An integer gives shuffled folds, stratified when every class has a row in each fold (a
-    rare class would otherwise make StratifiedKFold warn or fail on a few hundred rows).
-    """
-    n_rows = len(labels)
-    if isinstance(cv, Integral):
-        n_splits = min(cv, n_rows)
-        if n_splits < 2:
-            return None
-        _, counts = np.unique(labels, return_counts=True)
-        if classifier and len(counts) > 1 and counts.min() >= n_splits:
-            splitter = StratifiedKFold(n_splits, shuffle=True, random_state=seed)
-        else:
-            splitter = KFold(n_splits, shuffle=True, random_state=seed)
-    else:
-        splitter = check_cv(cv, labels, classifier=classifier)
-    return list(splitter.split(np.zeros((n_rows, 1)), labels))
+    def predict(self, model, X):
+        return self.margin(model, X)[:, 0]
 
 
 class BoostedTransfer(BaseEstimator):
-    """Parameters shared by the XGBoost and CatBoost transfer estimators: the same names and
-    meanings in both libraries, so a grid over one carries to the other."""
+    """Parameters and fit shared by the XGBoost, CatBoost and LightGBM transfer estimators:
+    the same names and meanings in every library, so a grid over one carries to the others.
+
+    A subclass names its :class:`TreeBackend` in ``_backend``.
+    """
 
     __metadata_request__fit = {"sample_domain": True}
 
@@ -149,6 +234,9 @@ class BoostedTransfer(BaseEstimator):
         "random_state": ["random_state"],
         "n_jobs": [Integral, None],
     }
+
+    _backend = TreeBackend
+    _is_classifier = False
 
     def __init__(
         self,
@@ -188,3 +276,447 @@ class BoostedTransfer(BaseEstimator):
         self.params = params
         self.random_state = random_state
         self.n_jobs = n_jobs
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None, sample_domain=None):
+        """Fit (or load) the source model, then transfer it to the labelled target rows.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Target rows, or source and target rows stacked (see :func:`skxfer.pack`). NaN
+            marks a missing value. DataFrame columns are matched to the source model's
+            features by name; pandas categorical columns are categorical features.
+        y : array-like of shape (n_samples,)
+            Labels; unlabelled target rows hold the mask value (-1 for integer labels, NaN
+            otherwise) and are not used.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights, for the source fit and the target fit alike. A row of weight 0 is
+            the same as a row left out.
+        sample_domain : array-like of shape (n_samples,), default=None
+            ``>= 1`` for source rows, ``<= -1`` for target rows. Without it every row is a
+            labelled target row.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        backend = self._backend(self)
+        backend.check_params()
+        given = resolve_source(
+            self.source_model,
+            accepted=backend.accepted,
+            is_native=backend.is_native,
+            saved_with=backend.saved_with,
+        )
+        X = check_tree_X(
+            self, X, reset=True, library=backend.library, text_ok=backend.text_categories
+        )
+        rows = transfer_rows(
+            self,
+            X,
+            y,
+            sample_weight,
+            sample_domain,
+            classifier=self._is_classifier,
+            has_source=given is not None,
+        )
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        if given is None:
+            # Without sample_domain there are no source rows: the plain model on every row.
+            fitted_on = rows.source if rows.has_domains else rows.target
+            classes, labels = None, np.asarray(rows.y[fitted_on], dtype=np.float64)
+            if self._is_classifier:
+                classes = source_classes(self._name, rows.y, fitted_on, rows.target)
+                labels = label_codes(classes, rows.y[fitted_on]).astype(np.float64)
+            source = backend.fit_source(
+                take_rows(X, fitted_on), labels, rows.sample_weight[fitted_on], classes, seed
+            )
+        else:
+            source = backend.load(given)
+        self.source_model_ = source.model
+        self.n_source_estimators_ = source.n_rounds
+        if self._is_classifier:
+            self.classes_ = source.classes
+            check_target_classes(self._name, rows.y[rows.target], source.classes)
+        self._source = replace(source, model=None)  # what predictions need to know
+        X = self._rows_for(backend, X)
+        calibration = (1.0, np.zeros(source.n_outputs))
+        if given is None and not rows.has_domains:
+            model, n_added = source.model, 0
+        else:
+            y_target = rows.y[rows.target]
+            if self._is_classifier:
+                y_target = label_codes(source.classes, y_target)
+            target = TargetRows(
+                take_rows(X, rows.target),
+                np.asarray(y_target, dtype=np.float64),
+                rows.sample_weight[rows.target],
+            )
+            model, calibration, n_added = self._transfer(backend, source, target, seed)
+        setattr(self, backend.fitted_attribute, model)
+        self.n_estimators_ = n_added
+        self.margin_scale_, self.margin_bias_ = calibration
+        return self
+
+    def _transfer(self, backend, source, target, seed):
+        """The transferred model, its ``(margin_scale, margin_bias)`` and the added rounds."""
+        refresh = self.strategy in ("refresh", "refresh_continue")
+        rescale = self.recalibrate is not None or self.source_scale != 1.0
+        fitted_on_rows = refresh or self.recalibrate is not None
+        if fitted_on_rows and source.objective is None:
+            what = f"strategy={self.strategy!r}" if refresh else f"recalibrate={self.recalibrate!r}"
+            raise ValueError(
+                f"{self._name} can refresh the leaves or recalibrate the margin of models "
+                f"trained with {backend.objectives} ({what}); the source model uses "
+                f"{source.loss!r}. Use strategy='continue' and recalibrate=None."
+            )
+        start = backend.working_copy(source.model)
+
+        def base_model(part):
+            """The source as changed on the target rows ``part``, before any added tree."""
+            model, calibration = start, (1.0, np.zeros(source.n_outputs))
+            if rescale:
+                model, calibration = self._recalibrated(backend, model, source, part)
+            if refresh:
+                model = self._refreshed(backend, model, source, part)
+            return model, calibration
+
+        model, calibration = base_model(target)
+        if self.strategy == "refresh":
+            return model, calibration, 0
+        n_added = self.n_estimators
+        if n_added == "auto":
+            fold_base = base_model if fitted_on_rows else lambda part: (model, calibration)
+            n_added = self._choose_n_added(backend, fold_base, source, target, seed)
+        if n_added:
+            model = backend.add_trees(model, source, target, n_added, seed)
+        return model, calibration, n_added
+
+    def _recalibrated(self, backend, model, source, part):
+        """``model`` with its margin replaced by ``scale * margin + bias``, and that
+        ``(scale, bias)``: the scale is ``source_scale`` times the one fitted on ``part`` (see
+        ``_recalibrate.fit_recalibration``), the bias fitted there (0 without recalibrate)."""
+        scale, bias = 1.0, np.zeros(source.n_outputs)
+        if self.recalibrate is not None:
+            margin = backend.margin(model, part.X)
+            scale, bias = fit_recalibration(
+                source.objective,
+                self.source_scale * (margin[:, 0] if margin.shape[1] == 1 else margin),
+                part.y,
+                part.weight,
+                kind=self.recalibrate,
+                tau=self.tau,
+            )
+        scale *= self.source_scale
+        return backend.scaled(model, scale, bias, part.X), (scale, bias)
+
+    def _refreshed(self, backend, model, source, part):
+        """``model`` with every leaf re-estimated on ``part``, shrunk toward its value."""
+        learning_rate = self.source_learning_rate or source.learning_rate
+        if learning_rate is None:
+            raise ValueError(
+                "source_model does not record its learning rate, which refresh needs; pass "
+                "source_learning_rate."
+            )
+        trees = backend.trees(model)
+        leaves = backend.leaves(model, part.X)
+        margin = backend.margin(model, part.X)
+        refreshed = refresh_trees(
+            trees,
+            leaves,
+            margin - trees.total(leaves, margin.shape[1]),
+            source.objective,
+            part.y,
+            part.weight,
+            learning_rate=float(learning_rate),
+            reg_lambda=self.reg_lambda,
+            tau=self.tau,
+        )
+        return backend.with_leaves(model, refreshed, np.zeros(margin.shape[1]))
+
+    def _choose_n_added(self, backend, base_model, source, target, seed):
+        """Number of added rounds with the lowest mean held-out loss over ``cv`` folds of the
+        target rows (0 when the base model alone is best), each fold's base model changed on
+        its training rows only.
+
+        As ``xgboost.cv`` does, the search stops when the *mean* loss has not improved for
+        ``early_stopping_rounds`` rounds. Each fold first grows until its own loss stops
+        improving (the library's early stopping); the folds that stopped first are grown
+        further only while the mean needs their rounds.
+        """
+        folds = target_folds(self.cv, target.y, classifier=self._is_classifier, seed=seed)
+        if folds is None:
+            return 0
+        runs = []
+        for train, test in folds:
+            base, _ = base_model(target.take(train))
+            run = _FoldRun(backend, source, base, target.take(train), target.take(test))
+            run.grow(self.max_estimators, seed, stop_early=True)
+            runs.append(run)
+        while True:
+            length = min(len(run.losses) for run in runs)  # rounds 0 .. length - 1
+            mean = np.mean([run.losses[:length] for run in runs], axis=0)
+            best = _early_stopped(mean, self.early_stopping_rounds)
+            if best is not None:
+                return best
+            if length > self.max_estimators:
+                return int(np.argmin(mean))
+            more = min(self.early_stopping_rounds, self.max_estimators + 1 - length)
+            for run in runs:
+                if len(run.losses) == length:
+                    run.grow(more, seed, stop_early=False)
+
+    # --- rows and predictions -------------------------------------------------------------
+
+    def _rows_for(self, backend, X):
+        """Checked rows, aligned to the source model's features, in the library's form."""
+        features = self._source.features
+        X = align_columns(X, features, self._name)
+        X = align_categories(X, features, backend.library)
+        return backend.prepare(X, self._source)
+
+    def _predict_rows(self, X):
+        check_is_fitted(self)
+        backend = self._backend(self)
+        X = check_tree_X(
+            self, X, reset=False, library=backend.library, text_ok=backend.text_categories
+        )
+        return backend, getattr(self, backend.fitted_attribute), self._rows_for(backend, X)
+
+    def _margin(self, X):
+        backend, model, X = self._predict_rows(X)
+        return backend.margin(model, X)
+
+    @property
+    def _name(self):
+        return type(self).__name__
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+
+class BoostedClassifierMethods:
+    """``decision_function``, ``predict_proba`` and ``predict`` of a boosted transfer
+    classifier."""
+
+    _is_classifier = True
+
+    def decision_function(self, X):
+        """Raw margin of the transferred model.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        margin : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Log-odds of ``classes_[1]`` for two classes; one column per class otherwise.
+        """
+        margin = self._margin(X)
+        if margin.shape[1] == 2 and len(self.classes_) == 2:  # a two-class softmax model
+            return margin[:, 1] - margin[:, 0]
+        return margin[:, 0] if margin.shape[1] == 1 else margin
+
+    def predict_proba(self, X):
+        """Class probabilities of the transferred model.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Rows to score.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in the order of ``classes_``; each row sums to 1.
+        """
+        backend, model, X = self._predict_rows(X)
+        return backend.proba(model, X)
+
+    def predict(self, X):
+        """Most probable class.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Rows to classify.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            Predicted labels, among ``classes_``.
+        """
+        return self.classes_.take(np.argmax(self.predict_proba(X), axis=1))
+
+
+class BoostedRegressorMethods:
+    """``predict`` of a boosted transfer regressor."""
+
+    _is_classifier = False
+
+    def predict(self, X):
+        """Predicted target values.
+
+        Parameters
+        ----------
+        X : {array-like, DataFrame} of shape (n_samples, n_features)
+            Rows to predict.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        backend, model, X = self._predict_rows(X)
+        return np.asarray(backend.predict(model, X), dtype=np.float64)
+
+
+class _FoldRun:
+    """One cross-validation fold of ``n_estimators="auto"``: the model grown on its training
+    rows, and its held-out loss after 0, 1, 2, ... added rounds."""
+
+    def __init__(self, backend, source, base, train, held_out):
+        self.backend, self.source = backend, source
+        self.model, self.train, self.held_out = base, train, held_out
+        self.margin = backend.margin(base, held_out.X)
+        self.losses = backend.stage_losses(source, held_out.y, self.margin[None], held_out.weight)
+
+    def grow(self, n_rounds, seed, *, stop_early):
+        backend, held_out = self.backend, self.held_out
+        first = backend.n_trees(self.model)
+        self.model = backend.add_trees(
+            self.model,
+            self.source,
+            self.train,
+            n_rounds,
+            seed,
+            held_out=held_out if stop_early else None,
+        )
+        leaves = backend.leaves(self.model, held_out.X)[:, first:]
+        margins = backend.trees(self.model, first).staged(leaves, self.margin)
+        losses = backend.stage_losses(self.source, held_out.y, margins[1:], held_out.weight)
+        self.losses = np.r_[self.losses, losses]
+        self.margin = margins[-1]
+
+
+def _early_stopped(losses, patience):
+    """The index of the lowest loss once ``patience`` later ones have not beaten it, or None
+    while the curve is too short to tell."""
+    best = 0
+    for index, loss in enumerate(losses):
+        if loss < losses[best]:
+            best = index
+        elif index - best >= patience:
+            return best
+    return None
+
+
+# --- documentation every boosted-tree transfer estimator shares ------------------------------
+
+_STRATEGIES = """\
+- ``"continue"`` appends trees fitted on them to the source model (the library's own
+  continuation), as many as ``n_estimators``, or chosen by cross-validation on the target
+  rows when ``"auto"`` (possibly none);
+- ``"refresh"`` keeps every source tree's splits and re-estimates its leaf values on the
+  target rows, tree by tree, each leaf shrunk toward its source value with strength ``tau``
+  (see Notes);
+- ``"refresh_continue"``: refresh, then continue."""
+
+_PARAMETERS = """\
+strategy : {"continue", "refresh", "refresh_continue"}, default="continue"
+    What the labelled target rows change (see above).
+recalibrate : {"bias", "affine"} or None, default=None
+    First correct the source's margin on the labelled target rows: ``"bias"`` adds one
+    fitted offset per output (a change of base rate, i.e. prior shift), ``"affine"`` also
+    multiplies the margin by one fitted scale (over- or under-confidence). Both are pulled
+    toward no change by ``tau``: the fit minimises the target loss plus
+    ``tau / 2 * ((scale - 1)**2 + ||bias||**2)``. The chosen strategy then starts from the
+    corrected model. Two or three numbers are learnt where refresh learns hundreds, so it
+    is the change that a dozen labelled target rows can support.
+source_scale : float, default=1.0
+    Multiply the source's margin by this before anything else: ``1`` keeps the source
+    model, values below 1 soften its confidence, and ``0`` discards it, so that
+    ``source_scale=0, recalibrate="bias", strategy="continue"`` is plain boosting on the
+    target rows from their base rate (their mean, for a regressor). With it in a grid, a
+    grid search can refuse the source when it hurts (negative transfer) instead of only
+    choosing how to change it.
+n_estimators : int or "auto", default="auto"
+    Boosting rounds added by ``"continue"``. ``"auto"`` picks the count (0 to
+    ``max_estimators``) with the lowest mean ``cv``-fold loss on the target rows, in the
+    source's loss (log-loss for a classifier, root mean squared error for a squared-error
+    regressor). Within each fold, recalibration and refresh are fitted on the fold's
+    training rows only, as the added trees are.
+max_estimators : int, default=500
+    Largest number of rounds ``"auto"`` considers.
+early_stopping_rounds : int, default=20
+    ``"auto"`` stops after this many added rounds without a lower mean held-out loss.
+cv : int, cross-validation generator or iterable, default=3
+    Folds of the cross-validation of ``"auto"``, over the labelled target rows: a number
+    of shuffled folds (stratified when every class has that many rows), a splitter, or
+    ``(train, test)`` index pairs into the labelled target rows.
+learning_rate : float, default=0.1
+    Shrinkage of the added trees.
+max_depth : int, default=3
+    Depth of the added trees.
+reg_lambda : float, default=1.0
+    L2 penalty on the leaf values of the added trees and of refreshed leaves.
+tau : float, default=1.0
+    Pull of each refreshed leaf toward its source value, and of ``recalibrate`` toward the
+    uncorrected margin, in hessian units (roughly how many target rows of evidence the
+    source counts as). ``0`` refits the leaves by a plain Newton step; large values keep
+    the source.
+source_learning_rate : float, default=None
+    Learning rate the source's leaf values were stored with; refresh scales its Newton
+    step by it. ``None`` reads it from the source model."""
+
+_ATTRIBUTES = """\
+n_estimators_ : int
+    Rounds added by ``"continue"`` (chosen by cross-validation when
+    ``n_estimators="auto"``).
+n_source_estimators_ : int
+    Rounds of the source model.
+margin_scale_ : float
+    Scale fitted by ``recalibrate="affine"``, times ``source_scale`` (1.0 otherwise).
+margin_bias_ : ndarray of shape (n_outputs,)
+    Offsets fitted by ``recalibrate`` (zeros without it): one for a binary or regression
+    model, one per class otherwise.
+n_features_in_ : int
+    Number of features seen in ``fit``.
+feature_names_in_ : ndarray of shape (n_features_in_,)
+    Column names, when ``fit`` got a DataFrame with string column names; DataFrames are
+    aligned to the source model's feature names by name."""
+
+_REFRESH_NOTES = """\
+Refresh processes the source rounds in order. For each leaf reached by target rows with
+gradient sum ``G`` and hessian sum ``H`` (at the margin of the rounds before it) the new
+stored value is ``(tau * w_src - lr * G) / (H + reg_lambda + tau)``, the minimiser of the
+boosting objective plus ``tau / 2 * (v - v_src)**2``, with the source's learning rate ``lr``.
+``tau = 0`` is a plain Newton refit of the leaves; a leaf that few target rows reach keeps
+most of its source value instead of dropping to zero. The source's starting score (its base
+score or bias) is kept."""
+
+
+def _indented(text):
+    """``text`` for a field of a class docstring: lines after the first indented by 4."""
+    return "\n".join(("    " + line) if line else line for line in text.split("\n"))[4:]
+
+
+_SHARED_DOCS = {
+    "strategies": _indented(_STRATEGIES),
+    "parameters": _indented(_PARAMETERS),
+    "attributes": _indented(_ATTRIBUTES),
+    "refresh_notes": _indented(_REFRESH_NOTES),
+}
+
+
+def boosted_docstring(cls):
+    """Fill the ``%(field)s`` fields of the docstring of ``cls`` with the documentation that
+    every boosted-tree transfer estimator shares: the same parameters mean the same thing in
+    every library."""
+    cls.__doc__ = cls.__doc__ % _SHARED_DOCS
+    return cls
