@@ -154,6 +154,9 @@ class TreeBackend:
     def n_trees(self, model):
         raise NotImplementedError
 
+    def n_rounds(self, model):
+        raise NotImplementedError
+
     def trees(self, model, first=0):
         """The :class:`~skxfer.warm_start._leaf_refresh.Trees` of ``model`` from tree
         ``first`` on (the first tree of a round)."""
@@ -391,7 +394,9 @@ class BoostedTransfer(BaseEstimator):
             fold_base = base_model if fitted_on_rows else lambda part: (model, calibration)
             n_added = self._choose_n_added(backend, fold_base, source, target, seed)
         if n_added:
+            before = backend.n_rounds(model)
             model = backend.add_trees(model, source, target, n_added, seed)
+            n_added = backend.n_rounds(model) - before  # fewer when no leaf could be split
         return model, calibration, n_added
 
     def _recalibrated(self, backend, model, source, part):
@@ -585,8 +590,12 @@ class _FoldRun:
         self.model, self.train, self.held_out = base, train, held_out
         self.margin = backend.margin(base, held_out.X)
         self.losses = backend.stage_losses(source, held_out.y, self.margin[None], held_out.weight)
+        self.finished = False
 
     def grow(self, n_rounds, seed, *, stop_early):
+        if self.finished:  # the library added no tree: more rounds leave the model as it is
+            self.losses = np.r_[self.losses, np.full(n_rounds, self.losses[-1])]
+            return
         backend, held_out = self.backend, self.held_out
         first = backend.n_trees(self.model)
         self.model = backend.add_trees(
@@ -602,6 +611,8 @@ class _FoldRun:
         losses = backend.stage_losses(self.source, held_out.y, margins[1:], held_out.weight)
         self.losses = np.r_[self.losses, losses]
         self.margin = margins[-1]
+        # LightGBM stops adding trees when no leaf can be split any more
+        self.finished = not stop_early and len(losses) < n_rounds
 
 
 def _early_stopped(losses, patience):

@@ -145,6 +145,9 @@ class XGBoostBackend(TreeBackend):
         config = json.loads(model.save_config())
         return int(config["learner"]["gradient_booster"]["gbtree_model_param"]["num_trees"])
 
+    def n_rounds(self, model):
+        return model.num_boosted_rounds()
+
     def trees(self, model, first=0):
         parsed = json.loads(model.save_raw("json"))
         booster = parsed["learner"]["gradient_booster"]
