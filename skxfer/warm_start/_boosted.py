@@ -329,10 +329,11 @@ class BoostedTransfer(BaseEstimator):
         if given is None:
             # Without sample_domain there are no source rows: the plain model on every row.
             fitted_on = rows.source if rows.has_domains else rows.target
-            classes, labels = None, np.asarray(rows.y[fitted_on], dtype=np.float64)
             if self._is_classifier:
                 classes = source_classes(self._name, rows.y, fitted_on, rows.target)
                 labels = label_codes(classes, rows.y[fitted_on]).astype(np.float64)
+            else:
+                classes, labels = None, np.asarray(rows.y[fitted_on], dtype=np.float64)
             source = backend.fit_source(
                 take_rows(X, fitted_on), labels, rows.sample_weight[fitted_on], classes, seed
             )
@@ -557,7 +558,8 @@ class BoostedClassifierMethods:
         y : ndarray of shape (n_samples,)
             Predicted labels, among ``classes_``.
         """
-        return self.classes_.take(np.argmax(self.predict_proba(X), axis=1))
+        proba = self.predict_proba(X)
+        return self.classes_.take(np.argmax(proba, axis=1))
 
 
 class BoostedRegressorMethods:

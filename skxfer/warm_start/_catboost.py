@@ -134,7 +134,9 @@ class CatBoostBackend(TreeBackend):
         params = model.get_all_params()
         loss = params.get("loss_function")
         if loss is None:
-            raise ValueError(f"source_model does not record its loss function; {self.name} needs it.")
+            raise ValueError(
+                f"source_model does not record its loss function; {self.name} needs it."
+            )
         classes = np.asarray([] if model.classes_ is None else model.classes_)
         counts = np.asarray(model.get_tree_leaf_counts())
         n_outputs = len(model.get_leaf_values()) // max(int(counts.sum()), 1)
@@ -195,7 +197,7 @@ class CatBoostBackend(TreeBackend):
         return pd.DataFrame(columns)
 
     def _pool(self, X, label=None, weight=None):
-        cat = [j for j, kind in enumerate(X.dtypes) if kind == object]
+        cat = [j for j, kind in enumerate(X.dtypes) if kind == np.dtype(object)]
         return self.lib.Pool(X, label=label, weight=weight, cat_features=cat or None)
 
     def _run(self, what, method, *args, **kwargs):
@@ -276,7 +278,13 @@ class CatBoostBackend(TreeBackend):
                 "use_best_model": False,
             }
         pool = self._fit_pool(rows, source)
-        self._run("continue the source model on these rows", booster.fit, pool, init_model=model, **stopping)
+        self._run(
+            "continue the source model on these rows",
+            booster.fit,
+            pool,
+            init_model=model,
+            **stopping,
+        )
         return booster
 
     def _fit_pool(self, rows, source, ghosts=True):
@@ -309,7 +317,12 @@ class CatBoostBackend(TreeBackend):
         from catboost.utils import eval_metric
 
         return np.asarray(
-            [eval_metric(y, np.squeeze(m, 1) if m.shape[1] == 1 else m, source.loss, weight=weight)[0] for m in margins]
+            [
+                eval_metric(
+                    y, np.squeeze(m, 1) if m.shape[1] == 1 else m, source.loss, weight=weight
+                )[0]
+                for m in margins
+            ]
         )
 
     # --- predictions -------------------------------------------------------------------

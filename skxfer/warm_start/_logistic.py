@@ -14,12 +14,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skxfer.utils._scoring import LabelledScoreMixin
 from skxfer.utils._threads import single_threaded_blas
 from skxfer.warm_start._linear_source import (
+    _alpha_folds,
     _alpha_grid,
     _check_coef_shape,
     _classes_for_coef,
     _encode,
     _pick_alpha,
-    _alpha_folds,
     _two_or_more_classes,
     check_source_features,
     check_source_model,

@@ -9,9 +9,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skxfer.utils._scoring import LabelledScoreMixin
 from skxfer.warm_start._linear_source import (
+    _alpha_folds,
     _alpha_grid,
     _pick_alpha,
-    _alpha_folds,
     check_source_features,
     check_source_model,
     to_raw,

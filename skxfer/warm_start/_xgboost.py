@@ -167,8 +167,7 @@ class XGBoostBackend(TreeBackend):
         indptr = np.asarray(booster["model"]["iteration_indptr"], dtype=np.intp)
         return Trees(
             values=[
-                np.asarray(t["split_conditions"], dtype=np.float64)[:, None]
-                for t in trees[first:]
+                np.asarray(t["split_conditions"], dtype=np.float64)[:, None] for t in trees[first:]
             ],
             outputs=[group[t : t + 1] for t in range(first, len(trees))],
             rounds=indptr[indptr >= first] - first,
@@ -327,7 +326,9 @@ class XGBTransferClassifier(
 
 
 @boosted_docstring
-class XGBTransferRegressor(LabelledScoreMixin, RegressorMixin, BoostedRegressorMethods, BoostedTransfer):
+class XGBTransferRegressor(
+    LabelledScoreMixin, RegressorMixin, BoostedRegressorMethods, BoostedTransfer
+):
     """XGBoost regressor carried from a source model to a few labelled target rows.
 
     The regression twin of :class:`XGBTransferClassifier`, with the same parameters and
