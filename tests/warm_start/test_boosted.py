@@ -128,23 +128,23 @@ def test_auto_refits_recalibration_and_refresh_on_each_fold(library):
     """The number of added trees is the argmin of the mean held-out loss of models whose
     recalibration and refresh were fitted on the fold's training rows only: a base changed
     on every target row has already seen the held-out rows, and asks for too few trees."""
-    Xs, ys, Xt, yt = binary_task(seed=3, n_target=120)
-    source = FrozenEstimator(native(library, "classifier", Xs, ys, n_trees=20, max_depth=4))
+    Xs, ys, Xt, yt = binary_task(seed=0, n_target=120)
+    source = FrozenEstimator(native(library, "classifier", Xs, ys, n_trees=50, max_depth=6))
     cls = estimator(library, "classifier")
     folds = list(KFold(3, shuffle=True, random_state=0).split(Xt))
     params = {
         "strategy": "refresh_continue",
         "recalibrate": "affine",
         "tau": 0.0,
-        "max_estimators": 40,
-        "early_stopping_rounds": 40,  # no early stop: every count is scored
+        "max_estimators": 60,
+        "early_stopping_rounds": 60,  # no early stop: every count is scored
         **FAST,
     }
     chosen = cls(source, cv=folds, **params).fit(Xt, yt).n_estimators_
     curves = []
     for train, test in folds:
-        fold = cls(source, n_estimators=40, **params).fit(Xt[train], yt[train])
-        margins = [staged_margin(library, fold, Xt[test], 20 + k) for k in range(41)]
+        fold = cls(source, n_estimators=60, **params).fit(Xt[train], yt[train])
+        margins = [staged_margin(library, fold, Xt[test], 50 + k) for k in range(61)]
         curves.append([log_loss(yt[test], _proba(m), labels=[0, 1]) for m in margins])
     assert chosen == int(np.argmin(np.mean(curves, axis=0)))
 
