@@ -291,21 +291,24 @@ class LGBMTransferClassifier(
 
     Examples
     --------
+    A source whose base rate the target does not share: the offset of ``recalibrate``
+    moves it, without a tree added.
+
     >>> import numpy as np
-    >>> from skxfer import pack
+    >>> from lightgbm import LGBMClassifier
+    >>> from sklearn.frozen import FrozenEstimator
     >>> from skxfer.warm_start import LGBMTransferClassifier
-    >>> rng = np.random.RandomState(0)
-    >>> X_source = rng.normal(size=(500, 4))
-    >>> y_source = (X_source[:, 0] > 0).astype(int)
-    >>> X_target = rng.normal(0.5, 1.0, size=(60, 4))
-    >>> y_target = (X_target[:, 0] + X_target[:, 1] > 0.5).astype(int)
-    >>> X, y, sample_domain = pack(X_source, y_source, X_target, y_target)
-    >>> clf = LGBMTransferClassifier(
-    ...     strategy="refresh_continue", source_params={"n_estimators": 30}, random_state=0
-    ... )
-    >>> clf = clf.fit(X, y, sample_domain=sample_domain)
-    >>> clf.predict_proba(X_target[:2]).shape
-    (2, 2)
+    >>> rng = np.random.default_rng(0)
+    >>> X_source = rng.normal(size=(500, 3))
+    >>> source = LGBMClassifier(n_estimators=30, verbose=-1).fit(X_source, X_source[:, 0] > 0)
+    >>> X_target = rng.normal(size=(80, 3))
+    >>> y_target = X_target[:, 0] > 0.8
+    >>> clf = LGBMTransferClassifier(FrozenEstimator(source), recalibrate="bias", n_estimators=0)
+    >>> clf = clf.fit(X_target, y_target)
+    >>> clf.classes_
+    array([False,  True])
+    >>> bool(clf.margin_bias_[0] < -0.5)
+    True
     """
 
     _backend = LightGBMBackend
@@ -364,15 +367,14 @@ class LGBMTransferRegressor(
     >>> import numpy as np
     >>> from skxfer import pack
     >>> from skxfer.warm_start import LGBMTransferRegressor
-    >>> rng = np.random.RandomState(0)
-    >>> X_source = rng.normal(size=(500, 3))
-    >>> X_target = rng.normal(size=(40, 3))
-    >>> X, y, sample_domain = pack(X_source, X_source[:, 0], X_target, X_target[:, 0] + 1.0)
-    >>> reg = LGBMTransferRegressor(
-    ...     strategy="refresh", tau=0.5, source_params={"n_estimators": 30}, n_jobs=1
+    >>> rng = np.random.default_rng(0)
+    >>> X_source, X_target = rng.normal(size=(600, 2)), rng.normal(size=(50, 2))
+    >>> X, y, sample_domain = pack(
+    ...     X_source, 2 * X_source[:, 0], X_target, 2 * X_target[:, 0] + 1.0
     ... )
+    >>> reg = LGBMTransferRegressor(recalibrate="bias", tau=0.0, n_estimators=0, n_jobs=1)
     >>> reg = reg.fit(X, y, sample_domain=sample_domain)
-    >>> float(np.mean(reg.predict(X_target) - X_target[:, 0])) > 0.3
+    >>> bool(abs(reg.margin_bias_[0] - 1.0) < 0.2)
     True
     """
 
