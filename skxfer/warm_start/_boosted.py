@@ -4,26 +4,21 @@
 model, scale or recalibrate its margin, refresh its leaves, choose the number of added trees by
 cross-validation on the labelled target rows, and continue. Every step fitted on target rows
 (recalibration, refresh) is refitted on the training rows of each fold, so that the choice of
-the number of added trees never sees the rows it is scored on.
-
-A :class:`TreeBackend` owns only what differs between libraries: loading and fitting a source
-model, its margins and leaf indices, reading and writing leaf values, scaling its margin,
-adding trees, and the per-stage loss of losses this package does not compute.
+the number of added trees never sees the rows it is scored on. What differs between
+libraries is a :class:`~skxfer.warm_start._tree_backend.TreeBackend`'s.
 """
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from skxfer.utils import import_optional
-from skxfer.warm_start._leaf_refresh import refresh_trees, stage_losses
+from skxfer.warm_start._leaf_refresh import refresh_trees
 from skxfer.warm_start._recalibrate import fit_recalibration
 from skxfer.warm_start._rows import (
     check_target_classes,
@@ -33,180 +28,13 @@ from skxfer.warm_start._rows import (
     transfer_rows,
 )
 from skxfer.warm_start._source import resolve_source
+from skxfer.warm_start._tree_backend import TargetRows, TreeBackend
 from skxfer.warm_start._tree_input import (
-    SourceFeatures,
     align_categories,
     align_columns,
     check_tree_X,
     take_rows,
 )
-
-
-@dataclass
-class Source:
-    """A source model and what the engine needs to know about it.
-
-    Attributes
-    ----------
-    model : object
-        The native model (None once fitted: the estimator's ``source_model_`` holds it).
-    objective : {"logistic", "softmax", "squared"} or None
-        The gradients of its loss (see ``_leaf_refresh.gradients``); None for a loss whose
-        gradients are not computed here (it can be continued, not refreshed or recalibrated).
-    loss : str
-        The library's name of its loss.
-    n_outputs : int
-        Columns of its margin: one per class for a multiclass model, else one.
-    classes : ndarray or None
-        Its classes, for a classifier.
-    learning_rate : float or None
-        The learning rate its leaf values were stored with, when the model records it.
-    n_rounds : int
-        Its boosting rounds.
-    features : SourceFeatures
-        The features the rows given to it must have.
-    """
-
-    model: object
-    objective: str | None
-    loss: str
-    n_outputs: int
-    classes: np.ndarray | None
-    learning_rate: float | None
-    n_rounds: int
-    features: SourceFeatures
-
-
-@dataclass
-class TargetRows:
-    """Labelled target rows in the library's input form, with label codes and weights."""
-
-    X: object
-    y: np.ndarray
-    weight: np.ndarray
-
-    def take(self, rows):
-        return TargetRows(take_rows(self.X, rows), self.y[rows], self.weight[rows])
-
-
-class TreeBackend:
-    """What one boosting library does for :class:`BoostedTransfer`.
-
-    A subclass sets the class attributes and implements the methods that raise
-    NotImplementedError; ``scaled``, ``stage_losses``, ``proba`` and ``predict`` have defaults
-    written with the others. Margins are 2-D, ``(n_rows, n_outputs)``; ``X`` is what
-    :meth:`prepare` returned, or rows of it.
-    """
-
-    #: The library's name in messages, and the module to import.
-    library = ""
-    module = ""
-    #: The estimator's attribute that holds the transferred model.
-    fitted_attribute = "booster_"
-    #: What ``source_model`` may be, and how a model file is written (for messages).
-    accepted = ""
-    saved_with = ""
-    #: Whether columns of strings are categorical features (else they are refused).
-    text_categories = False
-    #: The losses whose source models can be refreshed and recalibrated (for messages).
-    objectives = "log-loss or squared error"
-
-    def __init__(self, estimator):
-        self.estimator = estimator
-        self.name = type(estimator).__name__
-        self.lib = import_optional(self.module, purpose=self.name)
-
-    # --- the source model --------------------------------------------------------------
-
-    def check_params(self):
-        """Refuse ``params`` that the constructor or the source model control."""
-
-    def is_native(self, model):
-        """Whether ``model`` is a native model, taken as it is."""
-        raise NotImplementedError
-
-    def load(self, model):
-        """The :class:`Source` of a native model, a fitted estimator or a model file path."""
-        raise NotImplementedError
-
-    def fit_source(self, X, y, sample_weight, classes, seed):
-        """The :class:`Source` fitted on rows ``X`` (as checked, before :meth:`prepare`):
-        ``y`` holds class codes (positions in ``classes``) or real targets."""
-        raise NotImplementedError
-
-    def working_copy(self, model):
-        """The model the transfer starts from: ``model`` itself when nothing writes to it."""
-        return model
-
-    def prepare(self, X, source):
-        """Rows aligned to the source's features, in the library's input form."""
-        return X
-
-    # --- a model -----------------------------------------------------------------------
-
-    def margin(self, model, X):
-        raise NotImplementedError
-
-    def leaves(self, model, X):
-        """Leaf index of each row in each tree, shape (n_rows, n_trees)."""
-        raise NotImplementedError
-
-    def n_trees(self, model):
-        raise NotImplementedError
-
-    def n_rounds(self, model):
-        raise NotImplementedError
-
-    def trees(self, model, first=0):
-        """The :class:`~skxfer.warm_start._leaf_refresh.Trees` of ``model`` from tree
-        ``first`` on (the first tree of a round)."""
-        raise NotImplementedError
-
-    def with_leaves(self, model, trees, shift):
-        """A copy of ``model`` with the leaf values of ``trees`` (all its trees) and
-        ``shift`` (one per output) added to its margin."""
-        raise NotImplementedError
-
-    def scaled(self, model, scale, shift, X):
-        """A copy of ``model`` whose margin is ``scale * margin + shift`` (``X``: rows to
-        read its base score on)."""
-        trees = self.trees(model)
-        first_row = take_rows(X, slice(0, 1))
-        margin = self.margin(model, first_row)
-        n_outputs = margin.shape[1]
-        if {int(k) for outputs in trees.outputs for k in outputs} != set(range(n_outputs)):
-            raise ValueError(
-                "recalibrate and source_scale need at least one source tree per output; the "
-                "source model has none for some output. Use recalibrate=None and "
-                "source_scale=1."
-            )
-        # The margin is a base score plus the trees: scaling every leaf scales the trees'
-        # part, and the base takes the rest of the change.
-        base = (margin - trees.total(self.leaves(model, first_row), n_outputs))[0]
-        scaled = replace(trees, values=[scale * v for v in trees.values])
-        return self.with_leaves(model, scaled, (scale - 1.0) * base + shift)
-
-    def add_trees(self, model, source, rows, n_rounds, seed, held_out=None):
-        """``model`` continued by ``n_rounds`` rounds on ``rows`` (:class:`TargetRows`); with
-        ``held_out``, stopped once its loss has not improved for the estimator's
-        ``early_stopping_rounds``."""
-        raise NotImplementedError
-
-    def stage_losses(self, source, y, margins, weight):
-        """The loss after each stage, ``margins`` of shape (n_stages, n_rows, n_outputs)."""
-        return stage_losses(source.objective, y, margins, weight)
-
-    # --- predictions -------------------------------------------------------------------
-
-    def proba(self, model, X):
-        margin = self.margin(model, X)
-        if margin.shape[1] == 1:
-            p = expit(margin[:, 0])
-            return np.column_stack([1 - p, p])
-        return softmax(margin, axis=1)
-
-    def predict(self, model, X):
-        return self.margin(model, X)[:, 0]
 
 
 class BoostedTransfer(BaseEstimator):
@@ -627,109 +455,3 @@ def _early_stopped(losses, patience):
         elif index - best >= patience:
             return best
     return None
-
-
-# --- documentation every boosted-tree transfer estimator shares ------------------------------
-
-_STRATEGIES = """\
-- ``"continue"`` appends trees fitted on them to the source model (the library's own
-  continuation), as many as ``n_estimators``, or chosen by cross-validation on the target
-  rows when ``"auto"`` (possibly none);
-- ``"refresh"`` keeps every source tree's splits and re-estimates its leaf values on the
-  target rows, tree by tree, each leaf shrunk toward its source value with strength ``tau``
-  (see Notes);
-- ``"refresh_continue"``: refresh, then continue."""
-
-_PARAMETERS = """\
-strategy : {"continue", "refresh", "refresh_continue"}, default="continue"
-    What the labelled target rows change (see above).
-recalibrate : {"bias", "affine"} or None, default=None
-    First correct the source's margin on the labelled target rows: ``"bias"`` adds one
-    fitted offset per output (a change of base rate, i.e. prior shift), ``"affine"`` also
-    multiplies the margin by one fitted scale (over- or under-confidence). Both are pulled
-    toward no change by ``tau``: the fit minimises the target loss plus
-    ``tau / 2 * ((scale - 1)**2 + ||bias||**2)``. The chosen strategy then starts from the
-    corrected model. Two or three numbers are learnt where refresh learns hundreds, so it
-    is the change that a dozen labelled target rows can support.
-source_scale : float, default=1.0
-    Multiply the source's margin by this before anything else: ``1`` keeps the source
-    model, values below 1 soften its confidence, and ``0`` discards it, so that
-    ``source_scale=0, recalibrate="bias", strategy="continue"`` is plain boosting on the
-    target rows from their base rate (their mean, for a regressor). With it in a grid, a
-    grid search can refuse the source when it hurts (negative transfer) instead of only
-    choosing how to change it.
-n_estimators : int or "auto", default="auto"
-    Boosting rounds added by ``"continue"``. ``"auto"`` picks the count (0 to
-    ``max_estimators``) with the lowest mean ``cv``-fold loss on the target rows, in the
-    source's loss (log-loss for a classifier, root mean squared error for a squared-error
-    regressor). Within each fold, recalibration and refresh are fitted on the fold's
-    training rows only, as the added trees are.
-max_estimators : int, default=500
-    Largest number of rounds ``"auto"`` considers.
-early_stopping_rounds : int, default=20
-    ``"auto"`` stops after this many added rounds without a lower mean held-out loss.
-cv : int, cross-validation generator or iterable, default=3
-    Folds of the cross-validation of ``"auto"``, over the labelled target rows: a number
-    of shuffled folds (stratified when every class has that many rows), a splitter, or
-    ``(train, test)`` index pairs into the labelled target rows.
-learning_rate : float, default=0.1
-    Shrinkage of the added trees.
-max_depth : int, default=3
-    Depth of the added trees.
-reg_lambda : float, default=1.0
-    L2 penalty on the leaf values of the added trees and of refreshed leaves.
-tau : float, default=1.0
-    Pull of each refreshed leaf toward its source value, and of ``recalibrate`` toward the
-    uncorrected margin, in hessian units (roughly how many target rows of evidence the
-    source counts as). ``0`` refits the leaves by a plain Newton step; large values keep
-    the source.
-source_learning_rate : float, default=None
-    Learning rate the source's leaf values were stored with; refresh scales its Newton
-    step by it. ``None`` reads it from the source model."""
-
-_ATTRIBUTES = """\
-n_estimators_ : int
-    Rounds added by ``"continue"`` (chosen by cross-validation when
-    ``n_estimators="auto"``).
-n_source_estimators_ : int
-    Rounds of the source model.
-margin_scale_ : float
-    Scale fitted by ``recalibrate="affine"``, times ``source_scale`` (1.0 otherwise).
-margin_bias_ : ndarray of shape (n_outputs,)
-    Offsets fitted by ``recalibrate`` (zeros without it): one for a binary or regression
-    model, one per class otherwise.
-n_features_in_ : int
-    Number of features seen in ``fit``.
-feature_names_in_ : ndarray of shape (n_features_in_,)
-    Column names, when ``fit`` got a DataFrame with string column names; DataFrames are
-    aligned to the source model's feature names by name."""
-
-_REFRESH_NOTES = """\
-Refresh processes the source rounds in order. For each leaf reached by target rows with
-gradient sum ``G`` and hessian sum ``H`` (at the margin of the rounds before it) the new
-stored value is ``(tau * w_src - lr * G) / (H + reg_lambda + tau)``, the minimiser of the
-boosting objective plus ``tau / 2 * (v - v_src)**2``, with the source's learning rate ``lr``.
-``tau = 0`` is a plain Newton refit of the leaves; a leaf that few target rows reach keeps
-most of its source value instead of dropping to zero. The source's starting score (its base
-score or bias) is kept."""
-
-
-def _indented(text):
-    """``text`` for a field of a class docstring: lines after the first indented by 4."""
-    return "\n".join(("    " + line) if line else line for line in text.split("\n"))[4:]
-
-
-_SHARED_DOCS = {
-    "strategies": _indented(_STRATEGIES),
-    "parameters": _indented(_PARAMETERS),
-    "attributes": _indented(_ATTRIBUTES),
-    "refresh_notes": _indented(_REFRESH_NOTES),
-}
-
-
-def boosted_docstring(cls):
-    """Fill the ``%(field)s`` fields of the docstring of ``cls`` with the documentation that
-    every boosted-tree transfer estimator shares: the same parameters mean the same thing in
-    every library."""
-    cls.__doc__ = cls.__doc__ % _SHARED_DOCS
-    return cls

@@ -8,11 +8,10 @@ from skxfer.warm_start._boosted import (
     BoostedClassifierMethods,
     BoostedRegressorMethods,
     BoostedTransfer,
-    Source,
-    TreeBackend,
-    boosted_docstring,
 )
+from skxfer.warm_start._boosted_docs import boosted_docstring
 from skxfer.warm_start._leaf_refresh import Trees
+from skxfer.warm_start._tree_backend import Source, TreeBackend
 from skxfer.warm_start._tree_input import SourceFeatures
 
 # LightGBM objective -> (the gradient this package computes, LightGBM's evaluation metric).
