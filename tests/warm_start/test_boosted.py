@@ -2,6 +2,7 @@
 LightGBM): the engine's sequence, its sources, and the input that trips up native APIs."""
 
 import os
+import sys
 
 import numpy as np
 import pytest
@@ -247,6 +248,15 @@ def test_unlabelled_target_rows_are_ignored(library):
     a = clone(est).fit(X, y, sample_domain=sd).predict_proba(Xt)
     b = clone(est).fit(X_more, y_more, sample_domain=sd_more).predict_proba(Xt)
     np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize("library", LIBRARIES)
+def test_a_missing_library_names_the_extra_to_install(library, monkeypatch):
+    cls = estimator(library, "classifier")
+    _, _, Xt, yt = binary_task(n_source=10, n_target=20)
+    monkeypatch.setitem(sys.modules, library, None)  # import fails as when not installed
+    with pytest.raises(ImportError, match=rf"run `pip install 'skxfer\[{library}\]'`"):
+        cls().fit(Xt, yt)
 
 
 @pytest.mark.parametrize("library", LIBRARIES)
