@@ -139,22 +139,18 @@ class CatBoostBackend(TreeBackend):
         classes = np.asarray([] if model.classes_ is None else model.classes_)
         counts = np.asarray(model.get_tree_leaf_counts())
         n_outputs = len(model.get_leaf_values()) // max(int(counts.sum()), 1)
-        if self.estimator._is_classifier and len(classes) < 2:
+        classes = self.checked_classes(len(classes) >= 2, loss, classes, n_outputs)
+        if classes is None and n_outputs != 1:
             raise ValueError(
-                f"source_model is a regression model (loss {loss}); use "
-                "CatBoostTransferRegressor, or pass a classifier."
-            )
-        if not self.estimator._is_classifier and (len(classes) or n_outputs != 1):
-            raise ValueError(
-                f"source_model (loss {loss}) is not a single-output regression model; "
-                f"{self.name} needs one (use CatBoostTransferClassifier for classifiers)."
+                f"source_model (loss {loss}) has {n_outputs} outputs; {self.name} needs a "
+                "single-output regression model."
             )
         return Source(
             model=model,
             objective=_OBJECTIVES.get(loss.split(":")[0]),
             loss=loss,
             n_outputs=n_outputs,
-            classes=classes if self.estimator._is_classifier else None,
+            classes=classes,
             learning_rate=params.get("learning_rate"),
             n_rounds=int(model.tree_count_),
             features=features,

@@ -86,17 +86,8 @@ class LightGBMBackend(TreeBackend):
                 f"(and sigmoid=1); the source model uses {params.get('objective')!r}."
             )
         gradient = _OBJECTIVES[objective][0]
-        classifier = self.estimator._is_classifier
-        if (gradient != "squared") != classifier:
-            kind = "classifier" if classifier else "regressor"
-            other = "LGBMTransferRegressor" if classifier else "LGBMTransferClassifier"
-            raise ValueError(
-                f"{self.name} is a {kind}, but the source model's objective is {objective!r}; "
-                f"use {other} for this source model."
-            )
         n_outputs = booster.num_model_per_iteration()
-        if classifier and classes is None:
-            classes = np.arange(max(n_outputs, 2))
+        classes = self.checked_classes(gradient != "squared", objective, classes, n_outputs)
         names = booster.feature_name()
         categorical = [int(j) for j in _as_list(params.get("categorical_feature"))]
         categories = booster.pandas_categorical or []

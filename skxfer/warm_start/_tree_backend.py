@@ -64,7 +64,8 @@ class TargetRows:
 
 
 class TreeBackend:
-    """What one boosting library does for :class:`BoostedTransfer`.
+    """What one boosting library does for
+    :class:`~skxfer.warm_start._boosted.BoostedTransfer`.
 
     A subclass sets the class attributes and implements the methods that raise
     NotImplementedError; ``scaled``, ``stage_losses``, ``proba`` and ``predict`` have defaults
@@ -107,6 +108,21 @@ class TreeBackend:
         """The :class:`Source` fitted on rows ``X`` (as checked, before :meth:`prepare`):
         ``y`` holds class codes (positions in ``classes``) or real targets."""
         raise NotImplementedError
+
+    def checked_classes(self, is_classification, loss, classes, n_outputs):
+        """The classes of a classifier's source (``0..n_outputs - 1``, or 0 and 1, when the
+        model names none), None for a regressor's; a source of the other task is refused."""
+        classifier = self.estimator._is_classifier
+        if is_classification != classifier:
+            kind, twin = ("classifier", "Regressor") if classifier else ("regressor", "Classifier")
+            twin = self.name.replace("Classifier", twin).replace("Regressor", twin)
+            raise ValueError(
+                f"{self.name} is a {kind}, but the source model's loss is {loss!r}; use "
+                f"{twin} for this source model."
+            )
+        if not classifier:
+            return None
+        return np.arange(max(n_outputs, 2)) if classes is None else classes
 
     def working_copy(self, model):
         """The model the transfer starts from: ``model`` itself when nothing writes to it."""

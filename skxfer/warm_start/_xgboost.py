@@ -93,17 +93,8 @@ class XGBoostBackend(TreeBackend):
                 f"the source model uses {objective!r}."
             )
         gradient = _OBJECTIVES[objective][0]
-        classifier = self.estimator._is_classifier
-        if (gradient != "squared") != classifier:
-            kind = "classifier" if classifier else "regressor"
-            other = "XGBTransferRegressor" if classifier else "XGBTransferClassifier"
-            raise ValueError(
-                f"{self.name} is a {kind}, but the source model's objective is {objective!r}; "
-                f"use {other} for this source model."
-            )
         n_class = int(learner["learner_model_param"]["num_class"])
-        if classifier and classes is None:
-            classes = np.arange(max(n_class, 2))
+        classes = self.checked_classes(gradient != "squared", objective, classes, n_class)
         if eta is None:
             eta = learner["gradient_booster"].get("tree_train_param", {}).get("eta")
         names = booster.feature_names

@@ -138,7 +138,7 @@ def test_native_catboost_source_and_a_bare_estimator_is_refused():
     assert np.mean(native.predict(Xt) - Xt[:, 0]) < 0.5
     with pytest.raises(TypeError, match="FrozenEstimator"):
         CatBoostTransferClassifier(_native_classifier(Xs, ys)).fit(Xt, yt)
-    with pytest.raises(ValueError, match="regression model"):
+    with pytest.raises(ValueError, match="'RMSE'; use CatBoostTransferRegressor"):
         CatBoostTransferClassifier(native).fit(Xt, yt)
 
 
