@@ -64,7 +64,7 @@ def native_margin(library, model, X):
     module = pytest.importorskip(library)
     if library == "xgboost":
         booster = model.get_booster() if hasattr(model, "get_booster") else model
-        return booster.predict(module.DMatrix(X), output_margin=True)
+        return booster.predict(module.DMatrix(X, enable_categorical=True), output_margin=True)
     if library == "catboost":
         return model.predict(X, prediction_type="RawFormulaVal")
     booster = getattr(model, "booster_", model)
@@ -75,7 +75,7 @@ def staged_margin(library, fitted, X, n_rounds):
     """The margin of a fitted transfer estimator's model after its first ``n_rounds``."""
     module = pytest.importorskip(library)
     if library == "xgboost":
-        dmatrix = module.DMatrix(X)
+        dmatrix = module.DMatrix(X, enable_categorical=True)
         return fitted.booster_.predict(dmatrix, output_margin=True, iteration_range=(0, n_rounds))
     if library == "catboost":
         return fitted.model_.predict(X, prediction_type="RawFormulaVal", ntree_end=n_rounds)

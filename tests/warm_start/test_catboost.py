@@ -201,6 +201,11 @@ def test_refresh_of_an_unsupported_loss_names_it():
     # continuation keeps the source's loss
     reg = CatBoostTransferRegressor(FrozenEstimator(source), n_estimators=3).fit(Xt, Xt[:, 0])
     assert reg.model_.get_all_params()["loss_function"] == "Quantile:alpha=0.3"
+    # "auto" scores the held-out rows with CatBoost's own metric of that loss: the target is
+    # the source's own prediction plus 2, which only added trees can follow
+    auto = CatBoostTransferRegressor(FrozenEstimator(source), max_estimators=40, n_jobs=1)
+    auto.set_params(learning_rate=0.3, random_state=0).fit(Xt, source.predict(Xt) + 2.0)
+    assert auto.n_estimators_ > 5
 
 
 def test_params_that_the_constructor_controls_are_refused():
