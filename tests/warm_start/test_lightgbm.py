@@ -112,3 +112,12 @@ def test_a_booster_of_another_objective_is_refused():
     poisson = native("lightgbm", "regressor", Xs, np.exp(Xs[:, 0]), n_trees=5, objective="poisson")
     with pytest.raises(ValueError, match="'poisson'"):
         LGBMTransferRegressor(poisson.booster_).fit(Xt, Xt[:, 0])
+
+
+def test_linear_trees_are_refused_where_leaves_are_read():
+    Xs, ys, Xt, yt = binary_task(n_source=300)
+    source = FrozenEstimator(native("lightgbm", "regressor", Xs, Xs[:, 0], linear_tree=True))
+    with pytest.raises(ValueError, match="linear trees"):
+        LGBMTransferRegressor(source, strategy="refresh").fit(Xt, Xt[:, 0])
+    kept = LGBMTransferRegressor(source, n_estimators=0).fit(Xt, Xt[:, 0])
+    np.testing.assert_allclose(kept.predict(Xt), source.predict(Xt), rtol=1e-6)
