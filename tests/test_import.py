@@ -3,7 +3,15 @@
 import subprocess
 import sys
 
-HEAVY = ("torch", "tensorflow", "transformers", "xgboost", "catboost", "matplotlib")
+HEAVY = (
+    "torch",
+    "tensorflow",
+    "transformers",
+    "xgboost",
+    "catboost",
+    "lightgbm",
+    "matplotlib",
+)
 
 
 def test_import_pulls_no_heavy_dependency():

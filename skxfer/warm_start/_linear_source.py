@@ -1,16 +1,14 @@
 """Reading a linear source model, and the pieces both linear transfer models share."""
 
 from dataclasses import dataclass
-from numbers import Integral
 
 import numpy as np
 from sklearn.base import is_classifier
-from sklearn.exceptions import NotFittedError
-from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-from sklearn.utils.validation import check_is_fitted
+
+from skxfer.warm_start._rows import target_folds
+from skxfer.warm_start._source import resolve_source
 
 
 @dataclass
@@ -33,24 +31,14 @@ class LinearSource:
 
 def check_source_model(source_model, *, classifier):
     """Read ``source_model`` into a :class:`LinearSource`, or return None when it is None."""
+    kind = "classifier" if classifier else "regressor"
+    source_model = resolve_source(
+        source_model, accepted=f"a FrozenEstimator around a fitted linear {kind}, its coefficients"
+    )
     if source_model is None:
         return None
-    kind = "classifier" if classifier else "regressor"
-    if isinstance(source_model, FrozenEstimator):
-        return _read_frozen(source_model.estimator, classifier=classifier)
-    if hasattr(source_model, "fit"):
-        fitted = _is_fitted(source_model)
-        raise TypeError(
-            f"source_model is {'a fitted' if fitted else 'an unfitted'} "
-            f"{type(source_model).__name__} that is not frozen. "
-            + (
-                "Wrap it as source_model=FrozenEstimator(model) (from sklearn.frozen): "
-                "clone, and so GridSearchCV, would otherwise drop its fit."
-                if fitted
-                else f"Pass a FrozenEstimator around a fitted linear {kind}, its coefficients, "
-                "or None to fit the source model on the source rows."
-            )
-        )
+    if hasattr(source_model, "fit"):  # the estimator inside a FrozenEstimator
+        return _read_frozen(source_model, classifier=classifier)
     if isinstance(source_model, tuple) and len(source_model) == 2 and np.ndim(source_model[0]):
         coef, intercept = source_model
     else:
@@ -105,12 +93,6 @@ def to_raw(coef, intercept, mean, scale):
 
 def _read_frozen(model, *, classifier):
     kind = "classifier" if classifier else "regressor"
-    name = type(model).__name__
-    if not _is_fitted(model):
-        raise ValueError(
-            f"source_model is a FrozenEstimator around an unfitted {name}; fit it on the "
-            "source data first, then freeze it."
-        )
     mean = scale = None
     final = model
     if isinstance(model, Pipeline):
@@ -199,16 +181,6 @@ def _check_linear(model, source, *, classifier):
         )
 
 
-def _is_fitted(estimator):
-    try:
-        check_is_fitted(estimator)
-    except NotFittedError:
-        return False
-    except TypeError:  # not an estimator sklearn can inspect
-        return False
-    return True
-
-
 def check_source_features(name, source, n_features, feature_names):
     """The source's width and column names must match the rows being fitted."""
     if source.coef.shape[1] != n_features:
@@ -294,21 +266,13 @@ def _pick_alpha(alphas, losses):
     return alphas[best]
 
 
-def _target_folds(cv, y, *, classifier):
-    n = len(y)
-    if cv is None or isinstance(cv, Integral):
-        n_splits = min(5 if cv is None else int(cv), n)
-        if n_splits < 2:
-            raise ValueError(
-                f"alpha='auto' cross-validates on the labelled target rows, but there are "
-                f"{n}; label at least 2 target rows or pass a number as alpha."
-            )
-        _, counts = np.unique(y, return_counts=True)
-        if classifier and counts.min() >= n_splits:
-            splitter = StratifiedKFold(n_splits, shuffle=True, random_state=0)
-        else:
-            splitter = KFold(n_splits, shuffle=True, random_state=0)
-        return list(splitter.split(np.zeros((n, 1)), y))
-    if hasattr(cv, "split"):
-        return list(cv.split(np.zeros((n, 1)), y))
-    return [(np.asarray(train), np.asarray(test)) for train, test in cv]
+def _alpha_folds(cv, y, *, classifier):
+    """The folds of ``alpha="auto"``: :func:`~skxfer.warm_start._rows.target_folds`, seeded
+    with 0 (these estimators take no random_state), and at least two of them."""
+    folds = target_folds(cv, y, classifier=classifier, seed=0)
+    if folds is None:
+        raise ValueError(
+            f"alpha='auto' cross-validates on the labelled target rows, but there are "
+            f"{len(y)}; label at least 2 target rows or pass a number as alpha."
+        )
+    return folds

@@ -14,12 +14,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from skxfer.utils._scoring import LabelledScoreMixin
 from skxfer.utils._threads import single_threaded_blas
 from skxfer.warm_start._linear_source import (
+    _alpha_folds,
     _alpha_grid,
     _check_coef_shape,
     _classes_for_coef,
     _encode,
     _pick_alpha,
-    _target_folds,
     _two_or_more_classes,
     check_source_features,
     check_source_model,
@@ -446,7 +446,7 @@ class TransferLogisticRegression(LabelledScoreMixin, ClassifierMixin, BaseEstima
     def _cv_losses(self, Z, y, sw, W0, b0, alphas):
         """Mean log-loss on held-out target rows for every alpha (largest alpha first, so
         each fit warm-starts from the previous, more constrained one)."""
-        splits = _target_folds(self.cv, y, classifier=True)
+        splits = _alpha_folds(self.cv, y, classifier=True)
         total = np.zeros(len(alphas))
         order = np.argsort(alphas)[::-1]
         with warnings.catch_warnings():

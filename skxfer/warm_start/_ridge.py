@@ -9,9 +9,9 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skxfer.utils._scoring import LabelledScoreMixin
 from skxfer.warm_start._linear_source import (
+    _alpha_folds,
     _alpha_grid,
     _pick_alpha,
-    _target_folds,
     check_source_features,
     check_source_model,
     to_raw,
@@ -295,7 +295,7 @@ class TransferRidge(LabelledScoreMixin, RegressorMixin, BaseEstimator):
             path = _OffsetPath(X, Y, sw, W0, fit_intercept=fit_intercept)
             return np.array([path.loo_error(a) for a in alphas])
         total = np.zeros(len(alphas))
-        splits = _target_folds(self.cv, Y[:, 0], classifier=False)
+        splits = _alpha_folds(self.cv, Y[:, 0], classifier=False)
         for train, test in splits:
             path = _OffsetPath(X[train], Y[train], sw[train], W0, fit_intercept=fit_intercept)
             for k, a in enumerate(alphas):

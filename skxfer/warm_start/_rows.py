@@ -1,8 +1,10 @@
 """Which rows a warm-start estimator fits its source model and its target model on."""
 
 from dataclasses import dataclass
+from numbers import Integral
 
 import numpy as np
+from sklearn.model_selection import KFold, StratifiedKFold, check_cv
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_array, column_or_1d
 
@@ -128,3 +130,47 @@ def check_target_classes(name, target_labels, classes):
             "the source model's classes; drop those rows, or fit the source on data that has "
             "these classes."
         )
+
+
+def source_classes(name, y, fitted_on, target):
+    """Classes of a source model fitted here: those of the rows it is fitted on, at least two;
+    a labelled target class outside them raises (see :func:`check_target_classes`)."""
+    classes = np.unique(y[fitted_on])
+    if len(classes) < 2:
+        raise ValueError(
+            f"y has only one class ({classes[0]!r}) among the rows the source model is fitted "
+            f"on; {name} needs at least two classes to fit it."
+        )
+    check_target_classes(name, y[target], classes)
+    return classes
+
+
+def label_codes(classes, labels):
+    """Position of each label in ``classes``, which need not be sorted (a CatBoost model keeps
+    the order of its ``class_names``)."""
+    order = np.argsort(classes)
+    return order[np.searchsorted(classes, labels, sorter=order)]
+
+
+def target_folds(cv, labels, *, classifier, seed):
+    """``(train, test)`` index pairs over the labelled target rows, or None when fewer than
+    two rows leave nothing to cross-validate.
+
+    An integer (None: 5) gives that many shuffled folds seeded with ``seed``, stratified when
+    every class has a row in each fold (a rare class would otherwise make StratifiedKFold warn
+    or fail on a few hundred rows). A splitter or an iterable of pairs is used as given.
+    """
+    n_rows = len(labels)
+    if cv is None or isinstance(cv, Integral):
+        n_splits = min(5 if cv is None else int(cv), n_rows)
+        if n_splits < 2:
+            return None
+        _, counts = np.unique(labels, return_counts=True)
+        if classifier and len(counts) > 1 and counts.min() >= n_splits:
+            splitter = StratifiedKFold(n_splits, shuffle=True, random_state=seed)
+        else:
+            splitter = KFold(n_splits, shuffle=True, random_state=seed)
+    else:
+        splitter = check_cv(cv, labels, classifier=classifier)
+    pairs = splitter.split(np.zeros((n_rows, 1)), labels)
+    return [(np.asarray(train), np.asarray(test)) for train, test in pairs]

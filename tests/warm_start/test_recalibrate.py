@@ -10,16 +10,15 @@ from sklearn.model_selection import GridSearchCV
 
 from skxfer import pack
 from skxfer.model_selection import TargetKFold
-from skxfer.warm_start import (
-    CatBoostTransferClassifier,
-    CatBoostTransferRegressor,
-    XGBTransferClassifier,
-    XGBTransferRegressor,
-)
 from skxfer.warm_start._recalibrate import fit_recalibration
-
-xgb = pytest.importorskip("xgboost")
-catboost = pytest.importorskip("catboost")
+from tests.warm_start._libraries import (
+    LIBRARIES,
+    estimator,
+    native,
+    native_margin,
+    source_params,
+    transferred_model,
+)
 
 # ---------------------------------------------------------------------------------------------
 # the fit itself
@@ -78,7 +77,7 @@ def test_one_class_target_with_no_pull_gives_a_finite_offset():
 
 
 # ---------------------------------------------------------------------------------------------
-# both libraries: the fitted model is the corrected source
+# every library: the fitted model is the corrected source
 
 
 def _data(kind, seed=0):
@@ -98,36 +97,26 @@ def _data(kind, seed=0):
 
 
 def _source(library, kind, Xs, ys):
-    if library == "xgboost":
-        cls = xgb.XGBRegressor if kind == "regression" else xgb.XGBClassifier
-        return cls(n_estimators=20, max_depth=3, n_jobs=1).fit(Xs, ys)
-    cls = catboost.CatBoostRegressor if kind == "regression" else catboost.CatBoostClassifier
-    return cls(iterations=20, verbose=False, thread_count=1, allow_writing_files=False).fit(Xs, ys)
-
-
-def _source_margin(library, model, X):
-    if library == "xgboost":
-        return model.get_booster().predict(xgb.DMatrix(X), output_margin=True)
-    return model.predict(X, prediction_type="RawFormulaVal")
+    return native(
+        library, "regressor" if kind == "regression" else "classifier", Xs, ys, n_trees=20
+    )
 
 
 def _estimator(library, kind):
-    if library == "xgboost":
-        return XGBTransferRegressor if kind == "regression" else XGBTransferClassifier
-    return CatBoostTransferRegressor if kind == "regression" else CatBoostTransferClassifier
+    return estimator(library, "regressor" if kind == "regression" else "classifier")
 
 
 def _margin(model, X, kind):
     return model.predict(X) if kind == "regression" else model.decision_function(X)
 
 
-@pytest.mark.parametrize("library", ["xgboost", "catboost"])
+@pytest.mark.parametrize("library", LIBRARIES)
 @pytest.mark.parametrize("kind", ["binary", "multiclass", "regression"])
 @pytest.mark.parametrize("recalibrate", ["bias", "affine"])
 def test_the_model_is_scale_times_the_source_margin_plus_bias(library, kind, recalibrate):
     Xs, ys, Xt, yt = _data(kind)
     source = _source(library, kind, Xs, ys)
-    before = _source_margin(library, source, Xt)
+    before = native_margin(library, source, Xt)
     model = _estimator(library, kind)(
         FrozenEstimator(source), recalibrate=recalibrate, n_estimators=0, tau=1.0, n_jobs=1
     ).fit(Xt, yt)
@@ -140,10 +129,10 @@ def test_the_model_is_scale_times_the_source_margin_plus_bias(library, kind, rec
     )
     np.testing.assert_allclose(_margin(model, Xt, kind), expected, atol=1e-5)
     # the source model is read, never written
-    np.testing.assert_array_equal(_source_margin(library, source, Xt), before)
+    np.testing.assert_array_equal(native_margin(library, source, Xt), before)
 
 
-@pytest.mark.parametrize("library", ["xgboost", "catboost"])
+@pytest.mark.parametrize("library", LIBRARIES)
 def test_a_change_of_base_rate_is_learnt_as_the_offset(library):
     Xs, ys, Xt, yt = _data("binary")
     source = _source(library, "binary", Xs, ys)
@@ -156,18 +145,18 @@ def test_a_change_of_base_rate_is_learnt_as_the_offset(library):
     assert loss < log_loss(y_new, source.predict_proba(X_new)[:, 1]) - 0.05
 
 
-@pytest.mark.parametrize("library", ["xgboost", "catboost"])
+@pytest.mark.parametrize("library", LIBRARIES)
 def test_regression_offset_with_no_pull_is_the_mean_residual(library):
     Xs, ys, Xt, yt = _data("regression")
     source = _source(library, "regression", Xs, ys)
     model = _estimator(library, "regression")(
         FrozenEstimator(source), recalibrate="bias", n_estimators=0, tau=0.0, n_jobs=1
     ).fit(Xt, yt)
-    residual = np.mean(yt - _source_margin(library, source, Xt))
+    residual = np.mean(yt - native_margin(library, source, Xt))
     assert model.margin_bias_[0] == pytest.approx(residual, abs=1e-4)
 
 
-@pytest.mark.parametrize("library", ["xgboost", "catboost"])
+@pytest.mark.parametrize("library", LIBRARIES)
 @pytest.mark.parametrize("strategy", ["continue", "refresh", "refresh_continue"])
 def test_a_strategy_after_recalibrate_is_the_strategy_on_the_corrected_source(library, strategy):
     Xs, ys, Xt, yt = _data("binary")
@@ -179,20 +168,22 @@ def test_a_strategy_after_recalibrate_is_the_strategy_on_the_corrected_source(li
     ).fit(Xt, yt)
     corrected = cls(FrozenEstimator(source), recalibrate="affine", n_estimators=0, **params)
     corrected = corrected.fit(Xt, yt)
-    native = corrected.booster_ if library == "xgboost" else FrozenEstimator(corrected.model_)
-    two_steps = cls(native, strategy=strategy, n_estimators=5, **params).fit(Xt, yt)
+    two_steps = cls(
+        transferred_model(library, corrected), strategy=strategy, n_estimators=5, **params
+    ).fit(Xt, yt)
     np.testing.assert_allclose(
         one_step.decision_function(Xt), two_steps.decision_function(Xt), atol=1e-5
     )
     assert one_step.margin_bias_[0] == corrected.margin_bias_[0] > 0.5
 
 
-@pytest.mark.parametrize("library", ["xgboost", "catboost"])
+@pytest.mark.parametrize("library", LIBRARIES)
 def test_grid_search_over_recalibrate_picks_a_correction_for_a_prior_shift(library):
     Xs, ys, Xt, yt = _data("binary")
     X, y, domain = pack(Xs, ys, Xt[:90], yt[:90])
-    source_params = {"n_estimators": 20} if library == "xgboost" else {"iterations": 20}
-    base = _estimator(library, "binary")(source_params=source_params, n_estimators=0, n_jobs=1)
+    base = _estimator(library, "binary")(
+        source_params=source_params(library, 20), n_estimators=0, n_jobs=1
+    )
     search = GridSearchCV(
         base,
         {"recalibrate": [None, "bias", "affine"]},
@@ -211,13 +202,13 @@ def test_grid_search_over_recalibrate_picks_a_correction_for_a_prior_shift(libra
 # source_scale: keep part of the source margin, or none of it
 
 
-@pytest.mark.parametrize("library", ["xgboost", "catboost"])
+@pytest.mark.parametrize("library", LIBRARIES)
 @pytest.mark.parametrize("kind", ["binary", "multiclass", "regression"])
 @pytest.mark.parametrize("recalibrate", [None, "affine"])
-def test_source_scale_multiplies_the_source_margin(library, kind, recalibrate):
+def test_source_scale_multiplies_thenative_margin(library, kind, recalibrate):
     Xs, ys, Xt, yt = _data(kind)
     source = _source(library, kind, Xs, ys)
-    before = _source_margin(library, source, Xt)
+    before = native_margin(library, source, Xt)
     cls = _estimator(library, kind)
     params = {"n_estimators": 0, "tau": 1.0, "n_jobs": 1, "recalibrate": recalibrate}
     model = cls(FrozenEstimator(source), source_scale=0.5, **params).fit(Xt, yt)
@@ -239,7 +230,7 @@ def test_source_scale_multiplies_the_source_margin(library, kind, recalibrate):
         np.testing.assert_allclose(model.margin_bias_, offset, rtol=1e-4, atol=1e-6)
 
 
-@pytest.mark.parametrize("library", ["xgboost", "catboost"])
+@pytest.mark.parametrize("library", LIBRARIES)
 def test_source_scale_zero_with_an_offset_predicts_the_target_base_rate(library):
     Xs, ys, Xt, yt = _data("binary")
     source = _source(library, "binary", Xs, ys)
@@ -256,7 +247,7 @@ def test_source_scale_zero_with_an_offset_predicts_the_target_base_rate(library)
     assert model.margin_scale_ == 0.0
 
 
-@pytest.mark.parametrize("library", ["xgboost", "catboost"])
+@pytest.mark.parametrize("library", LIBRARIES)
 def test_grid_search_discards_a_source_that_hurts(library):
     # The target's labels depend on another feature than the source's: the source's trees
     # only add noise, and the grid prefers boosting on the target alone.

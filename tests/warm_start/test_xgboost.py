@@ -1,40 +1,20 @@
-"""XGBTransferClassifier / XGBTransferRegressor: each strategy against native XGBoost."""
+"""XGBTransferClassifier / XGBTransferRegressor: each strategy against native XGBoost (what
+every library shares is in test_boosted.py)."""
 
 import numpy as np
 import pytest
-from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection import GridSearchCV
 
-from skxfer import pack
 from skxfer.warm_start import XGBTransferClassifier, XGBTransferRegressor
+from tests.warm_start._libraries import binary_task, three_class_task
 
 xgb = pytest.importorskip("xgboost")
 pd = pytest.importorskip("pandas")
 
 
-def _binary(seed=0, n_source=1500, n_target=150, new_concept=True):
-    rng = np.random.RandomState(seed)
-    Xs = rng.normal(size=(n_source, 4))
-    ys = (Xs[:, 0] + 0.5 * Xs[:, 1] > 0).astype(int)
-    Xt = rng.normal(0.3, 1.0, size=(n_target, 4))
-    shift = 1.2 * Xt[:, 2] if new_concept else 0.0
-    yt = (Xt[:, 0] + 0.5 * Xt[:, 1] + shift > 0).astype(int)
-    return Xs, ys, Xt, yt
-
-
-def _three_class(seed=0):
-    rng = np.random.RandomState(seed)
-    Xs = rng.normal(size=(1200, 4))
-    Xt = rng.normal(size=(150, 4))
-    ys = np.digitize(Xs[:, 0], [-0.5, 0.5])
-    yt = np.digitize(Xt[:, 0] + 0.5 * Xt[:, 3], [-0.5, 0.5])
-    return Xs, ys, Xt, yt
-
-
 @pytest.fixture(scope="module")
 def binary_source():
-    Xs, ys, Xt, yt = _binary()
+    Xs, ys, Xt, yt = binary_task()
     return xgb.XGBClassifier(n_estimators=40, max_depth=3).fit(Xs, ys), Xt, yt
 
 
@@ -58,15 +38,15 @@ def _native_refresh(booster, X, y, objective, n_rounds, **extra):
 @pytest.mark.parametrize("kind", ["binary", "multiclass", "regression"])
 def test_continue_equals_native_xgb_model_continuation(kind):
     if kind == "binary":
-        Xs, ys, Xt, yt = _binary()
+        Xs, ys, Xt, yt = binary_task()
         source = xgb.XGBClassifier(n_estimators=30, max_depth=3).fit(Xs, ys)
         est = XGBTransferClassifier(FrozenEstimator(source), n_estimators=15, random_state=0)
     elif kind == "multiclass":
-        Xs, ys, Xt, yt = _three_class()
+        Xs, ys, Xt, yt = three_class_task()
         source = xgb.XGBClassifier(n_estimators=30, max_depth=3).fit(Xs, ys)
         est = XGBTransferClassifier(FrozenEstimator(source), n_estimators=15, random_state=0)
     else:
-        Xs, _, Xt, _ = _binary()
+        Xs, _, Xt, _ = binary_task()
         ys, yt = Xs[:, 0] ** 2, Xt[:, 0] ** 2 + Xt[:, 1]
         source = xgb.XGBRegressor(n_estimators=30, max_depth=3).fit(Xs, ys)
         est = XGBTransferRegressor(FrozenEstimator(source), n_estimators=15, random_state=0)
@@ -95,35 +75,6 @@ def test_continue_equals_native_xgb_model_continuation(kind):
     assert est.booster_.num_boosted_rounds() == 30 + 15
 
 
-def test_zero_added_trees_keep_the_source_model_and_its_base_score(binary_source):
-    source, Xt, yt = binary_source
-    est = XGBTransferClassifier(FrozenEstimator(source), n_estimators=0).fit(Xt, yt)
-    np.testing.assert_allclose(est.predict_proba(Xt), source.predict_proba(Xt), rtol=1e-6)
-
-
-def test_auto_adds_trees_only_when_the_target_needs_them():
-    Xs, ys, Xt_new, yt_new = _binary(seed=1, n_source=4000, n_target=300, new_concept=True)
-    _, _, Xt_same, yt_same = _binary(seed=2, n_source=10, n_target=300, new_concept=False)
-    source = FrozenEstimator(xgb.XGBClassifier(n_estimators=60, max_depth=3).fit(Xs, ys))
-    new = XGBTransferClassifier(source, random_state=0).fit(Xt_new, yt_new)
-    same = XGBTransferClassifier(source, random_state=0).fit(Xt_same, yt_same)
-    assert new.n_estimators_ >= 10
-    assert same.n_estimators_ <= 5
-    assert new.n_estimators_ > same.n_estimators_
-
-
-def test_auto_with_explicit_folds_and_a_splitter(binary_source):
-    from sklearn.model_selection import KFold
-
-    source, Xt, yt = binary_source
-    folds = list(KFold(3, shuffle=True, random_state=0).split(Xt))
-    by_list = XGBTransferClassifier(FrozenEstimator(source), cv=folds).fit(Xt, yt)
-    by_splitter = XGBTransferClassifier(
-        FrozenEstimator(source), cv=KFold(3, shuffle=True, random_state=0)
-    ).fit(Xt, yt)
-    assert by_list.n_estimators_ == by_splitter.n_estimators_
-
-
 # ---------------------------------------------------------------------------------------------
 # refresh
 
@@ -131,17 +82,17 @@ def test_auto_with_explicit_folds_and_a_splitter(binary_source):
 @pytest.mark.parametrize("kind", ["binary", "multiclass", "regression"])
 def test_refresh_with_tau_zero_equals_native_refresh(kind):
     if kind == "binary":
-        Xs, ys, Xt, yt = _binary()
+        Xs, ys, Xt, yt = binary_task()
         source = xgb.XGBClassifier(n_estimators=25, max_depth=3).fit(Xs, ys)
         est = XGBTransferClassifier(FrozenEstimator(source), strategy="refresh", tau=0.0)
         objective, extra = "binary:logistic", {}
     elif kind == "multiclass":
-        Xs, ys, Xt, yt = _three_class()
+        Xs, ys, Xt, yt = three_class_task()
         source = xgb.XGBClassifier(n_estimators=25, max_depth=3).fit(Xs, ys)
         est = XGBTransferClassifier(FrozenEstimator(source), strategy="refresh", tau=0.0)
         objective, extra = "multi:softprob", {"num_class": 3}
     else:
-        Xs, _, Xt, _ = _binary()
+        Xs, _, Xt, _ = binary_task()
         ys, yt = Xs[:, 0] ** 2, Xt[:, 0] ** 2 + Xt[:, 1]
         source = xgb.XGBRegressor(n_estimators=25, max_depth=3).fit(Xs, ys)
         est = XGBTransferRegressor(FrozenEstimator(source), strategy="refresh", tau=0.0)
@@ -155,13 +106,6 @@ def test_refresh_with_tau_zero_equals_native_refresh(kind):
         "regression": lambda: est.predict(Xt),
     }[kind]()
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
-
-
-def test_refresh_with_huge_tau_keeps_the_source(binary_source):
-    source, Xt, yt = binary_source
-    est = XGBTransferClassifier(FrozenEstimator(source), strategy="refresh", tau=1e12)
-    est.fit(Xt, yt)
-    np.testing.assert_allclose(est.predict_proba(Xt), source.predict_proba(Xt), rtol=1e-6)
 
 
 def test_refresh_shrinks_toward_the_source_value_not_toward_zero():
@@ -201,52 +145,8 @@ def _leaf_value(booster, x):
     return float(tree.loc[tree["Node"] == leaf, "Gain"].iloc[0])
 
 
-def test_refresh_lowers_the_target_loss_and_never_touches_the_source(binary_source):
-    from sklearn.metrics import log_loss
-
-    source, Xt, yt = binary_source
-    before = source.predict_proba(Xt)
-    est = XGBTransferClassifier(FrozenEstimator(source), strategy="refresh", tau=0.5)
-    est.fit(Xt, yt)
-    assert log_loss(yt, est.predict_proba(Xt)) < log_loss(yt, before) - 0.02
-    for strategy in ("continue", "refresh_continue"):
-        est.set_params(strategy=strategy, n_estimators=10).fit(Xt, yt)
-        assert est.booster_.num_boosted_rounds() == 50
-    np.testing.assert_array_equal(source.predict_proba(Xt), before)
-    assert source.get_booster().num_boosted_rounds() == 40
-
-
-def test_refresh_with_integer_weights_equals_repeated_rows(binary_source):
-    source, Xt, yt = binary_source
-    counts = np.random.RandomState(0).randint(0, 3, size=len(yt))
-    est = XGBTransferClassifier(FrozenEstimator(source), strategy="refresh", tau=1.0)
-    weighted = clone(est).fit(Xt, yt, sample_weight=counts)
-    repeated = clone(est).fit(np.repeat(Xt, counts, axis=0), np.repeat(yt, counts))
-    np.testing.assert_allclose(
-        weighted.predict_proba(Xt), repeated.predict_proba(Xt), rtol=1e-5, atol=1e-6
-    )
-
-
 # ---------------------------------------------------------------------------------------------
 # sources
-
-
-def test_source_survives_clone_and_grid_search(binary_source):
-    source, Xt, yt = binary_source
-    est = XGBTransferClassifier(FrozenEstimator(source), strategy="refresh", random_state=0)
-    grid = GridSearchCV(
-        est, {"tau": [0.1, 10.0], "strategy": ["refresh", "refresh_continue"]}, cv=3
-    )
-    grid.fit(Xt, yt)
-    best = grid.best_estimator_
-    assert best.n_source_estimators_ == 40
-    assert np.mean(best.predict(Xt) == yt) > 0.8
-
-
-def test_unfrozen_source_is_refused(binary_source):
-    source, Xt, yt = binary_source
-    with pytest.raises(TypeError, match="FrozenEstimator"):
-        XGBTransferClassifier(source).fit(Xt, yt)
 
 
 @pytest.mark.parametrize("suffix", [".json", ".ubj"])
@@ -261,82 +161,10 @@ def test_source_from_a_saved_file_and_a_booster(binary_source, tmp_path, suffix)
         from_booster.fit(Xt, yt).predict_proba(Xt),
         rtol=1e-6,
     )
-    with pytest.raises(FileNotFoundError, match="no such file"):
-        XGBTransferClassifier(tmp_path / "missing.json").fit(Xt, yt)
-
-
-def test_source_fitted_on_the_source_rows_of_sample_domain():
-    Xs, ys, Xt, yt = _binary()
-    labels = np.array(["healthy", "sick"])
-    X, y, sample_domain = pack(Xs, labels[ys], Xt, labels[yt])
-    est = XGBTransferClassifier(
-        source_params={"n_estimators": 20}, n_estimators=5, random_state=0
-    ).fit(X, y, sample_domain=sample_domain)
-    assert list(est.classes_) == ["healthy", "sick"]
-    assert est.n_source_estimators_ == 20
-    assert est.n_estimators_ == 5
-    own = xgb.XGBClassifier(n_estimators=20, max_depth=6, learning_rate=0.3).fit(Xs, ys)
-    source_only = clone(est).set_params(n_estimators=0).fit(X, y, sample_domain=sample_domain)
-    np.testing.assert_allclose(
-        source_only.predict_proba(Xt), own.predict_proba(Xt), rtol=1e-5, atol=1e-6
-    )
-
-
-def test_unlabelled_target_rows_are_ignored():
-    Xs, ys, Xt, yt = _binary()
-    X, y, sd = pack(Xs, ys, Xt, yt)
-    X_more, y_more, sd_more = pack(Xs, ys, np.vstack([Xt, Xt[:30] + 5]), np.r_[yt, [-1] * 30])
-    est = XGBTransferClassifier(
-        source_params={"n_estimators": 10}, strategy="refresh", random_state=0
-    )
-    a = clone(est).fit(X, y, sample_domain=sd).predict_proba(Xt)
-    b = clone(est).fit(X_more, y_more, sample_domain=sd_more).predict_proba(Xt)
-    np.testing.assert_allclose(a, b, rtol=1e-6)
 
 
 # ---------------------------------------------------------------------------------------------
 # what breaks users of the native API
-
-
-def test_dataframe_columns_are_aligned_by_name():
-    Xs, ys, Xt, yt = _binary()
-    names = ["age", "bp", "chol", "hr"]
-    source = xgb.XGBClassifier(n_estimators=20).fit(pd.DataFrame(Xs, columns=names), ys)
-    frame = pd.DataFrame(Xt, columns=names)
-    shuffled = frame[["hr", "age", "chol", "bp"]]
-    est = XGBTransferClassifier(FrozenEstimator(source), strategy="refresh_continue")
-    est.set_params(n_estimators=5, random_state=0)
-    ordered = clone(est).fit(frame, yt).predict_proba(frame)
-    reordered = clone(est).fit(shuffled, yt).predict_proba(shuffled)
-    np.testing.assert_allclose(ordered, reordered, rtol=1e-6)
-    with pytest.raises(ValueError, match=r"missing \['chol'\]"):
-        clone(est).fit(frame.drop(columns="chol"), yt)
-
-
-def test_array_of_the_wrong_width_is_refused(binary_source):
-    source, Xt, yt = binary_source
-    with pytest.raises(ValueError, match="X has 3 features, but the source model"):
-        XGBTransferClassifier(FrozenEstimator(source)).fit(Xt[:, :3], yt)
-
-
-def test_new_target_class_raises_and_missing_class_keeps_every_column():
-    Xs, ys, Xt, yt = _three_class()
-    source = FrozenEstimator(xgb.XGBClassifier(n_estimators=10).fit(Xs, ys))
-    keep = yt != 2
-    est = XGBTransferClassifier(source, strategy="refresh_continue", n_estimators=3)
-    proba = est.fit(Xt[keep], yt[keep]).predict_proba(Xt)
-    assert proba.shape == (len(Xt), 3)
-    assert list(est.classes_) == [0, 1, 2]
-    binary = FrozenEstimator(xgb.XGBClassifier(n_estimators=10).fit(Xs, (ys > 0).astype(int)))
-    with pytest.raises(ValueError, match=r"class\(es\) \[2\]"):
-        XGBTransferClassifier(binary).fit(Xt, yt)
-
-
-def test_a_regression_source_is_refused_by_the_classifier(binary_source):
-    _, Xt, yt = binary_source
-    regressor = xgb.XGBRegressor(n_estimators=5).fit(Xt, yt.astype(float))
-    with pytest.raises(ValueError, match="use XGBTransferRegressor"):
-        XGBTransferClassifier(FrozenEstimator(regressor)).fit(Xt, yt)
 
 
 def test_pandas_categorical_columns():
@@ -357,10 +185,3 @@ def test_pandas_categorical_columns():
         assert np.mean(est.fit(Xt, yt).predict(Xt) == yt) > 0.9
     with pytest.raises(ValueError, match="astype\\('category'\\)"):
         XGBTransferClassifier(FrozenEstimator(source)).fit(Xt.astype({"city": object}), yt)
-
-
-def test_no_labelled_target_row_raises():
-    Xs, ys, Xt, _ = _binary()
-    X, y, sample_domain = pack(Xs, ys, Xt)
-    with pytest.raises(ValueError, match="Label a few target rows"):
-        XGBTransferClassifier().fit(X, y, sample_domain=sample_domain)
