@@ -129,12 +129,18 @@ class OTMapping(OneToOneFeatureMixin, BaseAligner):
     def _map(self, X, source):
         if not source:
             return X.copy()
-        distance, index = self._neighbors.kneighbors(X)
-        exact = distance[:, :1] <= 0
-        weights = np.where(exact, (distance <= 0).astype(float), 1.0 / np.maximum(distance, 1e-300))
-        weights /= weights.sum(axis=1, keepdims=True)
-        shift = np.einsum("ik,ikj->ij", weights, self.displacement_[index])
-        return (X + shift).astype(X.dtype, copy=False)
+        out = np.empty_like(X)
+        for start in range(0, X.shape[0], 8192):  # the neighbours' displacements, by block
+            block = X[start : start + 8192]
+            distance, index = self._neighbors.kneighbors(block)
+            exact = distance[:, :1] <= 0
+            weights = np.where(
+                exact, (distance <= 0).astype(float), 1.0 / np.maximum(distance, 1e-300)
+            )
+            weights /= weights.sum(axis=1, keepdims=True)
+            shift = np.einsum("ik,ikj->ij", weights, self.displacement_[index])
+            out[start : start + len(block)] = block + shift
+        return out
 
 
 def _sinkhorn(ot, cost, reg, max_iter):

@@ -5,7 +5,8 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.linalg
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
-from sklearn.kernel_approximation import Nystroem
+from sklearn.metrics.pairwise import pairwise_kernels
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skxfer.align._base import BaseAligner
@@ -54,8 +55,12 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseAligner):
     ----------
     components_ : ndarray of shape (n_features_space, n_components_)
         The directions ``W`` in the kernel feature space.
-    feature_map_ : Nystroem or None
-        The fitted feature map (``None`` for the linear kernel).
+    landmarks_ : ndarray of shape (n_landmarks, n_features) or None
+        The rows of the Nystroem feature map (``None`` for the linear kernel).
+    normalization_ : ndarray of shape (n_landmarks, n_features_space) or None
+        ``V diag(s)^{-1/2}`` of the landmarks' kernel matrix: ``phi(x) = k(x, L)`` times it.
+    mean_ : ndarray of shape (n_features_space,)
+        The mean of ``phi(x)`` over the rows seen in ``fit``.
     n_components_ : int
         The dimension of the output.
     n_source_, n_target_ : int
@@ -121,38 +126,33 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseAligner):
         self.random_state = random_state
 
     def _fit_maps(self, X_source, X_target):
-        pooled = X_source if X_target is X_source else np.concatenate([X_source, X_target])
-        if self.kernel == "linear":
-            self.feature_map_ = None
-        else:
-            gamma = self.gamma
-            if gamma is None:
-                spread = float(pooled.var(dtype=np.float64))
-                gamma = 1.0 / (pooled.shape[1] * spread) if spread > 0 else 1.0
-            self.feature_map_ = Nystroem(
-                kernel=self.kernel,
-                gamma=gamma,
-                n_components=min(self.n_landmarks, len(pooled)),
-                random_state=self.random_state,
-            ).fit(pooled)
-        features = self._features(pooled)
-        self.mean_ = features.mean(axis=0, dtype=np.float64)
-        centred = features - self.mean_.astype(features.dtype, copy=False)
-        cov = (centred.T @ centred).astype(np.float64) / len(pooled)
-        width = cov.shape[0]
-        k = min(pooled.shape[1], 50) if self.n_components is None else self.n_components
+        same = X_target is X_source
+        pooled = X_source if same else np.concatenate([X_source, X_target])
+        self._fit_feature_map(pooled)
+        width = self.normalization_.shape[1] if self.kernel != "linear" else pooled.shape[1]
+        k = min(pooled.shape[1], 50, width) if self.n_components is None else self.n_components
         if k > width:
             raise ValueError(
                 f"n_components={k} exceeds the dimension of the kernel feature space, {width} "
                 f"(the landmarks, or the features for the linear kernel); pass n_components "
                 f"<= {width}, or raise n_landmarks."
             )
+        # Sums over row blocks: the n x m features are never held at once.
+        n_s = len(X_source)
+        total, gram = np.zeros(width), np.zeros((width, width))
+        source_total = np.zeros(width)
+        for start, block in _blocks(pooled):
+            features = self._features(block)
+            total += features.sum(axis=0, dtype=np.float64)
+            gram += (features.T @ features).astype(np.float64)
+            if start < n_s:
+                source_total += features[: max(n_s - start, 0)].sum(axis=0, dtype=np.float64)
+        n = len(pooled)
+        self.mean_ = total / n
+        cov = gram / n - np.outer(self.mean_, self.mean_)
         constraint = np.eye(width)
-        if X_target is not X_source:
-            n_s = len(X_source)
-            gap = centred[:n_s].mean(axis=0, dtype=np.float64) - centred[n_s:].mean(
-                axis=0, dtype=np.float64
-            )
+        if not same:
+            gap = source_total / n_s - (total - source_total) / (n - n_s)
             norm = float(np.linalg.norm(gap))
             if norm > 0:
                 constraint += self.mu * np.outer(gap, gap) / norm**2
@@ -160,10 +160,45 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseAligner):
         self.components_ = vectors[:, ::-1]
         self.n_components_ = self._n_features_out = k
 
+    def _fit_feature_map(self, pooled):
+        self.landmarks_ = self.normalization_ = None
+        if self.kernel == "linear":
+            return
+        gamma = self.gamma
+        if gamma is None:
+            spread = float(pooled.var(dtype=np.float64))
+            gamma = 1.0 / (pooled.shape[1] * spread) if spread > 0 else 1.0
+        self.gamma_ = gamma
+        rng = check_random_state(self.random_state)
+        m = min(self.n_landmarks, len(pooled))
+        index = np.sort(rng.choice(len(pooled), m, replace=False))
+        self.landmarks_ = np.asarray(pooled[index], dtype=np.float64)
+        values, vectors = np.linalg.eigh(self._kernel(self.landmarks_))
+        keep = values > max(float(values.max()), 0.0) * 1e-10
+        if not keep.any():
+            keep[-1] = True
+            values[-1] = 1.0
+        # phi(x) = k(x, L) V diag(s)^-1/2: the Nystroem map on the kept eigenvectors
+        self.normalization_ = vectors[:, keep] / np.sqrt(values[keep])
+
+    def _kernel(self, X):
+        params = {} if self.kernel == "cosine" else {"gamma": self.gamma_}
+        return pairwise_kernels(X, self.landmarks_, metric=self.kernel, **params)
+
     def _features(self, X):
-        return X if self.feature_map_ is None else self.feature_map_.transform(X)
+        if self.kernel == "linear":
+            return X
+        return self._kernel(X) @ self.normalization_.astype(X.dtype, copy=False)
 
     def _map(self, X, source):
-        features = self._features(X)
-        centred = features - self.mean_.astype(features.dtype, copy=False)
-        return centred @ self.components_.astype(features.dtype, copy=False)
+        projection = self.components_
+        offset = self.mean_ @ projection
+        out = np.empty((X.shape[0], projection.shape[1]), dtype=X.dtype)
+        for start, block in _blocks(X):
+            out[start : start + len(block)] = self._features(block) @ projection - offset
+        return out
+
+
+def _blocks(X, rows=8192):
+    for start in range(0, X.shape[0], rows):
+        yield start, X[start : start + rows]
