@@ -56,6 +56,7 @@ class BaseAligner(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
             The fitted aligner.
         """
         X = validate_data(self, X, reset=True, dtype=[np.float64, np.float32])
+        check_magnitude(X, type(self).__name__, len(X))
         masks = domain_masks(None, sample_domain, X.shape[0])
         X_source, X_target = _rows(X, masks.source), _rows(X, masks.target)
         self.n_source_, self.n_target_ = len(X_source), len(X_target)
@@ -91,6 +92,7 @@ class BaseAligner(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        check_magnitude(X, type(self).__name__, len(X) + self.n_source_ + self.n_target_)
         if sample_domain is None:
             return self._map(X, source=False)
         source = check_sample_domain(sample_domain, X.shape[0]) >= 1
@@ -138,6 +140,26 @@ class BaseAligner(TransformerMixin, BaseEstimator, metaclass=ABCMeta):
     @abstractmethod
     def _map(self, X, source):
         """Map rows that are all source rows (``source=True``) or all target rows."""
+
+
+def check_magnitude(X, name, n_rows):
+    """Refuse finite values whose squares, summed over rows and features, overflow float64.
+
+    Covariances, distances and kernels all add up ``n_rows * n_features`` squares of
+    differences of values, each at most ``(2 max|x|)^2``; above the limit below the sums turn
+    into inf and NaN deep inside an eigensolver instead of failing here with a fix.
+    """
+    if X.size == 0:
+        return
+    largest = float(np.max(np.abs(X)))
+    limit = float(np.sqrt(np.finfo(np.float64).max / (16.0 * n_rows * X.shape[1])))
+    if largest > limit:
+        raise ValueError(
+            f"{name} cannot align X: it holds values up to |x| = {largest:.3g}, and with "
+            f"{n_rows} rows of {X.shape[1]} features the sums of their squares (covariances, "
+            f"distances) overflow float64 above |x| = {limit:.3g}. Scale X first, e.g. with "
+            "sklearn.preprocessing.StandardScaler (or divide it by a constant)."
+        )
 
 
 def center_and_cov(X):

@@ -146,3 +146,14 @@ def test_float32_stays_float32(aligner):
     Xs, Xt = _domains()
     X, _, sd = pack(Xs.astype(np.float32), None, Xt.astype(np.float32))
     assert aligner.fit_transform(X, sample_domain=sd).dtype == np.float32
+
+
+@pytest.mark.parametrize("aligner", ALIGNERS, ids=lambda a: type(a).__name__)
+def test_values_whose_squares_overflow_are_refused_with_the_fix(aligner):
+    Xs, Xt = _domains()
+    X, _, sd = pack(Xs * 1e160, None, Xt * 1e160)
+    with pytest.raises(ValueError, match="Scale X first"):
+        clone(aligner).fit(X, sample_domain=sd)
+    fitted = clone(aligner).fit(np.vstack([Xs, Xt]), sample_domain=sd)
+    with pytest.raises(ValueError, match="Scale X first"):
+        fitted.transform(Xs * 1e160)
