@@ -331,7 +331,9 @@ def run_speed(args):
     for n, d, transform in sizes:
         for method in METHODS:
             for lib in ("skxfer", "skada"):
-                params = SPEED_PARAMS[lib][method]
+                params = dict(SPEED_PARAMS[lib][method])
+                if "n_components" in params:
+                    params["n_components"] = min(params["n_components"], d - 1)
                 task = {"n": n, "d": d, "lib": lib, "method": method, "params": params}
                 task["transform"] = transform
                 sections, error = run_isolated(
