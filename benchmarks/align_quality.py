@@ -521,7 +521,7 @@ def speed_tables(rows):
             title = f"Fit time at n = {n:,} rows (half source, half target), d = {d}"
             headers = ["method", "skxfer", "skada", "skxfer / skada", "verdict"]
         else:
-            title = f"Fit + transform of {n:,} x {d} rows: time and peak memory above the data"
+            title = f"{n:,} x {d} rows: fit time, and peak memory of fit + transform above the data"
             headers = ["method", "skxfer", "skada", "goal", "verdict"]
         tables.append({"title": title, "headers": headers, "rows": body})
     return tables
