@@ -50,9 +50,8 @@ def markdown_table(headers, rows):
     right = []
     for i in range(ncol):
         body = [r[i] for r in cells[1:] if r[i] not in ("", "-", "—")]
-        right.append(
-            i > 0 and bool(body) and sum(map(bool, map(NUMERIC.match, body))) * 2 > len(body)
-        )
+        numeric = sum(bool(NUMERIC.match(c.strip("*_` "))) for c in body)
+        right.append(i > 0 and bool(body) and numeric * 2 > len(body))
 
     def line(row):
         padded = [c.rjust(w) if r else c.ljust(w) for c, w, r in zip(row, widths, right)]
@@ -81,6 +80,16 @@ def provenance(name, payload):
     if machine.get("cpus"):
         memory = f", {machine['memory_gib']} GiB" if machine.get("memory_gib") else ""
         parts.append(f"{machine['cpus']} cores{memory}")
+    seconds = next(
+        (
+            payload[k]
+            for k in ("elapsed_seconds", "seconds", "elapsed")
+            if _is_number(payload.get(k))
+        ),
+        None,
+    )
+    if seconds is not None:
+        parts.append(f"{seconds / 60:.1f} min")
     load = payload.get("load") or {}
     start = load.get("start") if isinstance(load, dict) else load
     end = load.get("end") if isinstance(load, dict) else None
@@ -91,6 +100,10 @@ def provenance(name, payload):
     if version:
         parts.append(f"skxfer {version}")
     return "Last run: " + "; ".join(parts) + "."
+
+
+def _is_number(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _first(load):
