@@ -107,7 +107,10 @@ def versions():
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for dist in ("skxfer", "adapt", "skada", "scikit-learn", "numpy", "scipy", "tensorflow"):
+    for dist in (
+        *("skxfer", "adapt", "skada", "scikit-learn", "numpy", "scipy", "tensorflow"),
+        *("torch", "transformers", "xgboost", "xgboost-cpu", "catboost", "lightgbm", "pandas"),
+    ):
         try:
             out[dist] = version(dist)
         except PackageNotFoundError:

@@ -12,7 +12,8 @@ README shows them. The README holds marker pairs::
 and this script replaces what lies between them with the run's provenance line and its tables.
 ``<!-- results:<name> tables=1,3 -->`` shows only the first and third tables of that file (every
 table stays in the JSON). A marker whose results file does not exist yet gets a one-line note
-with the command that makes it. Any results file renders the same generic way, so a new
+with the command that makes it: ``python benchmarks/<name>.py``, or the marker's own
+``command="..."``. Any results file renders the same generic way, so a new
 benchmark needs only a marker pair in the README.
 
 Run from the repository root::
@@ -38,6 +39,7 @@ BLOCK = re.compile(
     r"(?P<close><!-- /results:(?P=name) -->)",
     re.DOTALL,
 )
+OPTION = re.compile(r'(\w+)=("[^"]*"|\S+)')
 NUMERIC = re.compile(r"^[-+−±~<>≈]?\s*[\d.]")
 
 
@@ -112,19 +114,19 @@ def _first(load):
 
 def render_block(name, options, results_dir=RESULTS_DIR):
     """The generated text between a marker pair (without the markers)."""
+    options = {k: v.strip('"') for k, v in OPTION.findall(options or "")}
     path = Path(results_dir) / f"{name}.json"
     if not path.exists():
+        command = options.get("command", f"python benchmarks/{name}.py")
         return (
-            f"_Not run yet: `python benchmarks/{name}.py` writes `benchmarks/results/{name}.json`, "
+            f"_Not run yet: `{command}` writes `benchmarks/results/{name}.json`, "
             "then `python benchmarks/report.py` puts its tables here._"
         )
     payload = json.loads(path.read_text())
     tables = list(payload.get("tables") or [])
-    wanted = re.search(r"tables=([\d,]+)", options or "")
-    if wanted:
-        tables = [
-            tables[int(i) - 1] for i in wanted.group(1).split(",") if 0 < int(i) <= len(tables)
-        ]
+    if "tables" in options:
+        picked = [int(i) for i in options["tables"].split(",") if i.strip().isdigit()]
+        tables = [tables[i - 1] for i in picked if 0 < i <= len(tables)]
     out = [provenance(name, payload)]
     for table in tables:
         if table.get("title"):

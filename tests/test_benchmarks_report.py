@@ -62,7 +62,9 @@ def test_unknown_results_file_renders_generically(report, tmp_path):
     readme.write_text(
         "intro\n<!-- results:brand_new -->\nstale\n<!-- /results:brand_new -->\n"
         "<!-- results:brand_new tables=2 -->\n<!-- /results:brand_new -->\n"
-        "<!-- results:not_run_yet -->\n<!-- /results:not_run_yet -->\nend\n"
+        "<!-- results:not_run_yet -->\n<!-- /results:not_run_yet -->\n"
+        '<!-- results:sub command="python benchmarks/host.py sub --jobs 2" -->\n'
+        "<!-- /results:sub -->\nend\n"
     )
     assert report.main(["--check", "--readme", str(readme), "--results", str(tmp_path)]) == 1
     assert report.main(["--readme", str(readme), "--results", str(tmp_path)]) == 0
@@ -77,6 +79,7 @@ def test_unknown_results_file_renders_generically(report, tmp_path):
     assert "**Other**" in second
     assert "Speed" not in second
     assert "python benchmarks/not_run_yet.py" in text
+    assert "`python benchmarks/host.py sub --jobs 2` writes `benchmarks/results/sub.json`" in text
     assert text.startswith("intro\n")
     assert text.endswith("end\n")
     assert report.main(["--check", "--readme", str(readme), "--results", str(tmp_path)]) == 0
