@@ -41,6 +41,7 @@ class LabelledScoreMixin:
         Returns
         -------
         score : float
+            Accuracy (classifier) or R² (regressor) of the counted rows.
         """
         return super().score(*labelled_part(self, X, y, sample_weight, sample_domain))
 
