@@ -324,6 +324,7 @@ class AveragedSearchCV(InnerTagsMixin, MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Weighted average of the members' probabilities, in the order of ``classes_``.
         """
         if not is_classifier(self.estimator):
             raise AttributeError("predict_proba is only available for classifiers.")
@@ -341,12 +342,13 @@ class AveragedSearchCV(InnerTagsMixin, MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            Logarithm of ``predict_proba`` (``-inf`` where it is 0).
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
     def score(self, X, y, sample_weight=None, sample_domain=None):
-        """Accuracy for a classifier, R² for a regressor, on the labelled rows.
+        """Score the labelled rows: accuracy for a classifier, R² for a regressor.
 
         Rows whose label is the unlabelled mark (NaN or None; -1 for integer labels unless
         -1 is one of ``classes_``) are left out rather than counted as errors, so a score of
@@ -367,6 +369,7 @@ class AveragedSearchCV(InnerTagsMixin, MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         score : float
+            Accuracy (classifier) or R² (regressor) of the counted rows.
         """
         X, y, sample_weight = labelled_part(self, X, y, sample_weight, sample_domain)
         metric = accuracy_score if is_classifier(self.estimator) else r2_score
