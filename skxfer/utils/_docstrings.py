@@ -1,0 +1,65 @@
+"""Docstring text that several public objects share, written once and filled in.
+
+A classifier and its regressor twin, or a function and the estimator behind it, take
+parameters that mean the same thing. Their text is kept in one fragment, and each docstring
+names it with a ``%(name)s`` field. A fragment is written flush left: its lines after the
+first are indented to the column of the field, so one fragment fits a class docstring (fields
+at 4 spaces) and a method's (at 8) alike, and can continue a line. The rendered ``__doc__`` is
+complete, so ``help()``, numpydoc and the doctests see the full text.
+"""
+
+import re
+
+_FIELD = re.compile(r"%\((\w+)\)s")
+
+
+def fill_doc(fragments):
+    """Return a decorator that fills the ``%(name)s`` fields of a docstring.
+
+    Parameters
+    ----------
+    fragments : dict of str to str
+        The text of each field, written flush left.
+
+    Returns
+    -------
+    decorator : callable
+        Takes a class or function, fills its ``__doc__`` and returns it.
+    """
+
+    def decorate(obj):
+        if obj.__doc__ is not None:  # None under ``python -OO``
+            obj.__doc__ = fill(obj.__doc__, fragments)
+        return obj
+
+    return decorate
+
+
+def fill(doc, fragments):
+    """Return ``doc`` with every ``%(name)s`` field replaced by its fragment.
+
+    Parameters
+    ----------
+    doc : str
+        A docstring holding fields.
+    fragments : dict of str to str
+        The text of each field, written flush left.
+
+    Returns
+    -------
+    filled : str
+        ``doc`` with each fragment's lines after the first indented to its field's column.
+    """
+
+    def replace(match):
+        name = match.group(1)
+        if name not in fragments:
+            raise KeyError(
+                f"The docstring field %({name})s has no fragment; the fragments are "
+                f"{sorted(fragments)}."
+            )
+        column = match.start() - (doc.rfind("\n", 0, match.start()) + 1)
+        first, *rest = fragments[name].strip("\n").split("\n")
+        return "\n".join([first] + [" " * column + line if line else line for line in rest])
+
+    return _FIELD.sub(replace, doc)
