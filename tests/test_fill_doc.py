@@ -15,6 +15,12 @@ def test_fragment_lines_follow_the_field_indentation():
     )
 
 
+def test_a_field_inside_a_line_continues_it():
+    doc = "    Notes\n    -----\n    First. %(notes)s Last.\n"
+    filled = fill(doc, {"notes": "One\ntwo."})
+    assert filled == "    Notes\n    -----\n    First. One\n    two. Last.\n"
+
+
 def test_braces_and_percent_signs_elsewhere_are_kept():
     assert fill("Take {x: 1} at 5%% or 5%.", FRAGMENTS) == "Take {x: 1} at 5%% or 5%."
 

@@ -3,7 +3,7 @@
 A classifier and its regressor twin, or a function and the estimator behind it, take
 parameters that mean the same thing. Their text is kept in one fragment, and each docstring
 names it with a ``%(name)s`` field. A fragment is written flush left: its lines after the
-first are indented to the column of the field, so one fragment fits a class docstring (fields
+first are indented as the line of the field, so one fragment fits a class docstring (fields
 at 4 spaces) and a method's (at 8) alike, and can continue a line. The rendered ``__doc__`` is
 complete, so ``help()``, numpydoc and the doctests see the full text.
 """
@@ -48,7 +48,7 @@ def fill(doc, fragments):
     Returns
     -------
     filled : str
-        ``doc`` with each fragment's lines after the first indented to its field's column.
+        ``doc`` with each fragment's lines after the first indented as its field's line.
     """
 
     def replace(match):
@@ -58,8 +58,9 @@ def fill(doc, fragments):
                 f"The docstring field %({name})s has no fragment; the fragments are "
                 f"{sorted(fragments)}."
             )
-        column = match.start() - (doc.rfind("\n", 0, match.start()) + 1)
+        line = doc[doc.rfind("\n", 0, match.start()) + 1 : match.start()]
+        indent = line[: len(line) - len(line.lstrip())]
         first, *rest = fragments[name].strip("\n").split("\n")
-        return "\n".join([first] + [" " * column + line if line else line for line in rest])
+        return "\n".join([first] + [indent + line if line else line for line in rest])
 
     return _FIELD.sub(replace, doc)
