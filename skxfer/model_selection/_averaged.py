@@ -13,7 +13,7 @@ from sklearn.utils.validation import has_fit_parameter, validate_data
 from skxfer._domain import domain_masks, is_masked
 from skxfer.model_selection._split import TargetKFold
 from skxfer.utils._meta import InnerTagsMixin
-from skxfer.utils._scoring import labelled_part
+from skxfer.utils._scoring import labelled_part, score_docstring
 from skxfer.utils._validation import check_fitted_rows
 
 
@@ -347,29 +347,21 @@ class AveragedSearchCV(InnerTagsMixin, MetaEstimatorMixin, BaseEstimator):
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
+    @score_docstring
     def score(self, X, y, sample_weight=None, sample_domain=None):
         """Score the labelled rows: accuracy for a classifier, R² for a regressor.
 
-        Rows whose label is the unlabelled mark (NaN or None; -1 for integer labels unless
-        -1 is one of ``classes_``) are left out rather than counted as errors, so a score of
-        packed data (:func:`skxfer.pack`) is the score of its labelled rows. When no row is
-        labelled a ValueError is raised.
+        %(labelled_rows)s
 
         Parameters
         ----------
         X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
             Test rows.
-        y : array-like of shape (n_samples,)
-            True targets, possibly masked.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the test rows.
-        sample_domain : array-like of shape (n_samples,), default=None
-            When given, only the labelled target rows (``sample_domain <= -1``) are scored.
+        %(score_parameters)s
 
         Returns
         -------
-        score : float
-            Accuracy (classifier) or R² (regressor) of the counted rows.
+        %(score_returns)s
         """
         X, y, sample_weight = labelled_part(self, X, y, sample_weight, sample_domain)
         metric = accuracy_score if is_classifier(self.estimator) else r2_score
