@@ -24,6 +24,35 @@ from sklearn.utils.validation import (
 )
 
 from skxfer._domain import domain_masks, warn_no_transfer
+from skxfer.utils._docstrings import fill_doc
+
+# Docstring text the TrAdaBoost estimators share, written once and filled into each.
+boosting_docstring = fill_doc(
+    {
+        "n_estimators": """\
+n_estimators : int, default=50
+    Number of boosting rounds ``N`` (fewer when boosting stops early). It also sets the
+    source factor ``beta``.""",
+        "random_state": """\
+random_state : int, RandomState instance or None, default=None
+    Seeds the ``random_state`` of the base estimator in every round.""",
+        "input_attributes": """\
+n_features_in_ : int
+    Number of features seen during ``fit``.
+feature_names_in_ : ndarray of shape (n_features_in_,)
+    Names of features seen during ``fit``, when ``X`` has string column names.""",
+        "fit_X": """\
+X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    Source and target rows, stacked (see :func:`skxfer.pack`).""",
+        "fit_y_regression": """\
+y : array-like of shape (n_samples,)
+    Targets; unlabelled target rows hold NaN and are not used.""",
+        "fit_sample_weight": """\
+sample_weight : array-like of shape (n_samples,), default=None
+    Multiplies the initial (uniform) boosting weights. A row with weight 0 is the
+    same as a row left out.""",
+    }
+)
 
 # Boosting weights are kept above this floor so that a base learner never sees a row whose
 # weight underflowed to zero by accident (scikit-learn's AdaBoost does the same, #20320).

@@ -12,6 +12,7 @@ from skxfer.reweight._boosting import (
     adjusted_errors,
     base_input_tags,
     boost_r2,
+    boosting_docstring,
     check_base_estimator,
     default_regressor,
     fit_seeded,
@@ -21,6 +22,7 @@ from skxfer.reweight._boosting import (
 from skxfer.utils._scoring import LabelledScoreMixin
 
 
+@boosting_docstring
 class TwoStageTrAdaBoostRegressor(LabelledScoreMixin, RegressorMixin, BaseEstimator):
     """Two-stage TrAdaBoost.R2: shift weight from source to target, keep the best step.
 
@@ -88,10 +90,7 @@ class TwoStageTrAdaBoostRegressor(LabelledScoreMixin, RegressorMixin, BaseEstima
     sample_weight_ : ndarray of shape (n_samples,)
         The weights of the best step for every row given to ``fit``, summing to 1; 0 for
         unlabelled target rows and rows with ``sample_weight`` 0.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during ``fit``, when ``X`` has string column names.
+    %(input_attributes)s
 
     See Also
     --------
@@ -150,16 +149,15 @@ class TwoStageTrAdaBoostRegressor(LabelledScoreMixin, RegressorMixin, BaseEstima
         self.loss = loss
         self.random_state = random_state
 
+    @boosting_docstring
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, sample_domain=None):
         """Choose the source's share of weight by cross-validation, then boost.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Source and target rows, stacked (see :func:`skxfer.pack`).
-        y : array-like of shape (n_samples,)
-            Targets; unlabelled target rows hold NaN and are not used.
+        %(fit_X)s
+        %(fit_y_regression)s
         sample_weight : array-like of shape (n_samples,), default=None
             Multiplies the initial (uniform) weights and weighs the cross-validation error.
             A row with weight 0 is the same as a row left out.
