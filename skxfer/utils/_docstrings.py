@@ -12,20 +12,32 @@ import re
 
 _FIELD = re.compile(r"%\((\w+)\)s")
 
+# Fragments that every docstring may name, besides those given to ``fill_doc``.
+COMMON_FRAGMENTS = {
+    # the attributes ``validate_data(..., reset=True)`` sets
+    "input_attributes": """\
+n_features_in_ : int
+    Number of features seen during ``fit``.
+feature_names_in_ : ndarray of shape (n_features_in_,)
+    Names of features seen during ``fit``, when ``X`` has string column names.""",
+}
 
-def fill_doc(fragments):
+
+def fill_doc(fragments=None):
     """Return a decorator that fills the ``%(name)s`` fields of a docstring.
 
     Parameters
     ----------
-    fragments : dict of str to str
-        The text of each field, written flush left.
+    fragments : dict of str to str, default=None
+        The text of each field, written flush left, besides ``COMMON_FRAGMENTS``.
 
     Returns
     -------
     decorator : callable
         Takes a class or function, fills its ``__doc__`` and returns it.
     """
+
+    fragments = {**COMMON_FRAGMENTS, **(fragments or {})}
 
     def decorate(obj):
         if obj.__doc__ is not None:  # None under ``python -OO``
