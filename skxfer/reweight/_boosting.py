@@ -36,11 +36,6 @@ n_estimators : int, default=50
         "random_state": """\
 random_state : int, RandomState instance or None, default=None
     Seeds the ``random_state`` of the base estimator in every round.""",
-        "input_attributes": """\
-n_features_in_ : int
-    Number of features seen during ``fit``.
-feature_names_in_ : ndarray of shape (n_features_in_,)
-    Names of features seen during ``fit``, when ``X`` has string column names.""",
         "fit_X": """\
 X : {array-like, sparse matrix} of shape (n_samples, n_features)
     Source and target rows, stacked (see :func:`skxfer.pack`).""",

@@ -99,11 +99,6 @@ weighter_ : weighter object
     The fitted clone of ``weighter``; ``None`` when fitted without ``sample_domain``.
 sample_weight_ : ndarray of shape (n_labelled,)
     The weights the estimator was fitted with, one per labelled row.""",
-        "input_attributes": """\
-n_features_in_ : int
-    Number of features seen during fit.
-feature_names_in_ : ndarray of shape (n_features_in_,)
-    Names of features seen during fit, when ``X`` has string column names.""",
         "fit_weights": """\
 sample_weight : array-like of shape (n_samples,), default=None
     The user's own weights, multiplied with the importance weights.
