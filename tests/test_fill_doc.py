@@ -43,3 +43,16 @@ def test_decorator_fills_the_docstring_and_returns_the_object():
     assert "        beta : {" in f.__doc__
     assert "            Kind." in f.__doc__
     assert f.__name__ == "f"
+
+
+def test_common_fragments_need_no_argument():
+    @fill_doc()
+    class Estimator:
+        """Estimator.
+
+        Attributes
+        ----------
+        %(input_attributes)s
+        """
+
+    assert "        n_features_in_ : int\n            Number of features" in Estimator.__doc__
