@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.base import clone
 from sklearn.tree import DecisionTreeRegressor
-from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -334,11 +333,6 @@ def weighted_median_predict(estimators, vote_weights, X):
 def default_regressor():
     """The base estimator of both TrAdaBoost regressors when ``estimator=None``."""
     return DecisionTreeRegressor(max_depth=3)
-
-
-def base_input_tags(estimator, default):
-    """The input tags of the base estimator the boosting will clone."""
-    return get_tags(default if estimator is None else estimator).input_tags
 
 
 def _reject_strings(X):

@@ -12,7 +12,6 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 
 from skxfer.reweight._boosting import (
     WEIGHT_EPS,
-    base_input_tags,
     boosting_docstring,
     check_base_estimator,
     fit_seeded,
@@ -20,11 +19,12 @@ from skxfer.reweight._boosting import (
     validate_boosting_input,
     vote_weights,
 )
+from skxfer.utils._meta import BaseSparseTagsMixin
 from skxfer.utils._scoring import LabelledScoreMixin
 
 
 @boosting_docstring
-class TrAdaBoostClassifier(LabelledScoreMixin, ClassifierMixin, BaseEstimator):
+class TrAdaBoostClassifier(BaseSparseTagsMixin, LabelledScoreMixin, ClassifierMixin, BaseEstimator):
     """TrAdaBoost: transfer boosting from a labelled source to a few labelled target rows.
 
     Each round fits the base estimator on the source rows and the labelled target rows with
@@ -262,10 +262,8 @@ class TrAdaBoostClassifier(LabelledScoreMixin, ClassifierMixin, BaseEstimator):
         """
         return np.log(self.predict_proba(X))
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = base_input_tags(self.estimator, _default_estimator()).sparse
-        return tags
+    def _default_base(self):
+        return _default_estimator()
 
     def _boost(self, template, data):
         rng = check_random_state(self.random_state)

@@ -8,7 +8,6 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from skxfer.reweight._boosting import (
-    base_input_tags,
     boost_r2,
     boosting_docstring,
     check_base_estimator,
@@ -16,11 +15,12 @@ from skxfer.reweight._boosting import (
     validate_boosting_input,
     weighted_median_predict,
 )
+from skxfer.utils._meta import BaseSparseTagsMixin
 from skxfer.utils._scoring import LabelledScoreMixin
 
 
 @boosting_docstring
-class TrAdaBoostRegressor(LabelledScoreMixin, RegressorMixin, BaseEstimator):
+class TrAdaBoostRegressor(BaseSparseTagsMixin, LabelledScoreMixin, RegressorMixin, BaseEstimator):
     """TrAdaBoost.R2: transfer boosting from a labelled source to a few labelled target rows.
 
     Each round fits the base regressor on the source rows and the labelled target rows with
@@ -186,7 +186,5 @@ class TrAdaBoostRegressor(LabelledScoreMixin, RegressorMixin, BaseEstimator):
         )
         return weighted_median_predict(self.estimators_, self.estimator_weights_, X)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = base_input_tags(self.estimator, default_regressor()).sparse
-        return tags
+    def _default_base(self):
+        return default_regressor()

@@ -10,7 +10,6 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 
 from skxfer.reweight._boosting import (
     adjusted_errors,
-    base_input_tags,
     boost_r2,
     boosting_docstring,
     check_base_estimator,
@@ -19,11 +18,14 @@ from skxfer.reweight._boosting import (
     validate_boosting_input,
     weighted_median_predict,
 )
+from skxfer.utils._meta import BaseSparseTagsMixin
 from skxfer.utils._scoring import LabelledScoreMixin
 
 
 @boosting_docstring
-class TwoStageTrAdaBoostRegressor(LabelledScoreMixin, RegressorMixin, BaseEstimator):
+class TwoStageTrAdaBoostRegressor(
+    BaseSparseTagsMixin, LabelledScoreMixin, RegressorMixin, BaseEstimator
+):
     """Two-stage TrAdaBoost.R2: shift weight from source to target, keep the best step.
 
     Stage 1 walks through ``n_steps`` weightings of the rows. At step ``k`` (0-based) the
@@ -209,10 +211,8 @@ class TwoStageTrAdaBoostRegressor(LabelledScoreMixin, RegressorMixin, BaseEstima
         )
         return weighted_median_predict(self.estimators_, self.estimator_weights_, X)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = base_input_tags(self.estimator, default_regressor()).sparse
-        return tags
+    def _default_base(self):
+        return default_regressor()
 
     def _stage_one(self, template, data, rng):
         folds = self._target_folds(data, rng)
