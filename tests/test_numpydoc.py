@@ -4,7 +4,12 @@ The objects are the classes and functions in each subpackage's ``__all__``, with
 methods and properties that skxfer defines (those inherited from scikit-learn or Python carry
 their own documentation). numpydoc's checks are listed at
 https://numpydoc.readthedocs.io/en/latest/validation.html; every check is enforced except the
-ones below, each with its reason.
+ones below, each with its reason. Among those enforced: every parameter documented with a type
+and a description, in the order of the signature, and no unknown one (PR01-PR10); a Returns
+or Yields section where something is returned, each value described (RT01, RT03, YD01); a
+one-line summary in the imperative ending with a period (SS01-SS06); sections in numpydoc's
+order (GL07); an extended summary on every class and function (ES01); See Also and Examples
+on every estimator (SA01, EX01).
 """
 
 import dataclasses
