@@ -87,7 +87,11 @@ STORE = ActivationStore(MEMORY_BUDGET)
 
 
 def clear_cache():
-    """Empty the in-memory activation cache of every featurizer in this process."""
+    """Empty the in-memory activation cache of every featurizer in this process.
+
+    The next fit or transform computes its rows' activations again (or reads them from its
+    ``cache_dir``, whose files are left as they are).
+    """
     STORE.clear()
 
 

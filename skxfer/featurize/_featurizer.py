@@ -310,6 +310,7 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Returns
         -------
         features : ndarray of shape (n_samples, n_features_out)
+            The pooled output of block ``layer_`` for every row of ``X``.
         """
         return self._fit(X, y)
 
@@ -345,7 +346,7 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         return features
 
     def transform(self, X):
-        """Features of ``X``: the pooled output of block ``layer_``.
+        """Compute the features of ``X``: the pooled output of block ``layer_``.
 
         Parameters
         ----------
@@ -355,6 +356,7 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Returns
         -------
         features : ndarray of shape (n_samples, n_features_out), float32
+            One row of features per input.
         """
         check_is_fitted(self, "n_blocks_")
         encoder = self._encoder()

@@ -17,7 +17,7 @@ from skxfer.model_selection._search import (
     split_groups,
 )
 from skxfer.utils._meta import InnerTagsMixin
-from skxfer.utils._scoring import labelled_part
+from skxfer.utils._scoring import labelled_part, score_docstring
 from skxfer.utils._validation import check_fitted_rows
 
 
@@ -318,6 +318,7 @@ class AveragedSearchCV(InnerTagsMixin, MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Weighted average of the members' probabilities, in the order of ``classes_``.
         """
         if not is_classifier(self.estimator):
             raise AttributeError("predict_proba is only available for classifiers.")
@@ -335,32 +336,26 @@ class AveragedSearchCV(InnerTagsMixin, MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            Logarithm of ``predict_proba`` (``-inf`` where it is 0).
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
+    @score_docstring
     def score(self, X, y, sample_weight=None, sample_domain=None):
-        """Accuracy for a classifier, R² for a regressor, on the labelled rows.
+        """Score the labelled rows: accuracy for a classifier, R² for a regressor.
 
-        Rows whose label is the unlabelled mark (NaN or None; -1 for integer labels unless
-        -1 is one of ``classes_``) are left out rather than counted as errors, so a score of
-        packed data (:func:`skxfer.pack`) is the score of its labelled rows. When no row is
-        labelled a ValueError is raised.
+        %(labelled_rows)s
 
         Parameters
         ----------
         X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
             Test rows.
-        y : array-like of shape (n_samples,)
-            True targets, possibly masked.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the test rows.
-        sample_domain : array-like of shape (n_samples,), default=None
-            When given, only the labelled target rows (``sample_domain <= -1``) are scored.
+        %(score_parameters)s
 
         Returns
         -------
-        score : float
+        %(score_returns)s
         """
         X, y, sample_weight = labelled_part(self, X, y, sample_weight, sample_domain)
         metric = accuracy_score if is_classifier(self.estimator) else r2_score

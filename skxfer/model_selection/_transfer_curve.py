@@ -297,6 +297,10 @@ def transfer_curve(
 class TransferCurveResult:
     """The scores of :func:`transfer_curve`; print it for the mean of every method.
 
+    ``mean``, ``sem`` and ``per_seed`` give one method's curve on one target domain,
+    ``split`` the rows it was trained and scored on, ``to_frame`` and ``summary`` every
+    score as a pandas DataFrame.
+
     Attributes
     ----------
     scores : ndarray of shape (n_targets, n_methods, n_sizes, n_seeds)
@@ -343,23 +347,61 @@ class TransferCurveResult:
 
     @property
     def n_test(self):
+        """Held-out labelled rows of each target domain, ``{target: n_labelled - max(sizes)}``."""
         return {t: n - self.sizes[-1] for t, n in self.n_labelled.items()}
 
     def per_seed(self, method, target=None):
-        """The scores of ``method`` on ``target``, shape ``(n_sizes, n_seeds)``.
+        """Return the scores of ``method`` on ``target`` at every size and seed.
 
-        ``target`` (a target domain id) may be left out when there is one target domain.
+        Parameters
+        ----------
+        method : str
+            One of ``methods``.
+        target : int, default=None
+            A target domain id; may be left out when there is one.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_sizes, n_seeds)
+            One score per number of labelled target rows and seed.
         """
         if method not in self.methods:
             raise ValueError(f"method {method!r} is not one of {self.methods}.")
         return self.scores[self._target_index(target), self.methods.index(method)]
 
     def mean(self, method, target=None):
-        """Mean score over the seeds at each size, shape ``(n_sizes,)``."""
+        """Return the mean score over the seeds at each size.
+
+        Parameters
+        ----------
+        method : str
+            One of ``methods``.
+        target : int, default=None
+            A target domain id; may be left out when there is one.
+
+        Returns
+        -------
+        mean : ndarray of shape (n_sizes,)
+            The learning curve of ``method``.
+        """
         return self.per_seed(method, target).mean(axis=1)
 
     def sem(self, method, target=None):
-        """Standard error of the mean over the seeds at each size (NaN with one seed)."""
+        """Return the standard error of the mean over the seeds at each size.
+
+        Parameters
+        ----------
+        method : str
+            One of ``methods``.
+        target : int, default=None
+            A target domain id; may be left out when there is one.
+
+        Returns
+        -------
+        sem : ndarray of shape (n_sizes,)
+            Standard deviation over the seeds divided by ``sqrt(n_seeds)``; NaN with one
+            seed.
+        """
         values = self.per_seed(method, target)
         if values.shape[1] < 2:
             return np.full(values.shape[0], np.nan)
@@ -422,9 +464,12 @@ class TransferCurveResult:
         return order[:size].copy(), order[self.sizes[-1] :].copy()
 
     def to_frame(self):
-        """The scores as a pandas DataFrame, one row per target x method x size x seed.
+        """Return the scores as a pandas DataFrame, one row per target x method x size x seed.
 
-        Columns ``target``, ``method``, ``size``, ``seed`` and ``score``.
+        Returns
+        -------
+        frame : pandas.DataFrame
+            Columns ``target``, ``method``, ``size``, ``seed`` and ``score``.
         """
         import pandas as pd
 
@@ -435,9 +480,14 @@ class TransferCurveResult:
         return pd.DataFrame({"score": self.scores.ravel()}, index=index).reset_index()
 
     def summary(self):
-        """A pandas DataFrame of the mean and its standard error over the seeds, one row
-        per target x method x size (columns ``target``, ``method``, ``size``, ``mean``,
-        ``sem``)."""
+        """Return the mean and its standard error over the seeds as a pandas DataFrame.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+            One row per target x method x size; columns ``target``, ``method``, ``size``,
+            ``mean`` and ``sem``.
+        """
         import pandas as pd
 
         rows = [

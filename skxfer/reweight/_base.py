@@ -82,7 +82,7 @@ class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
         return self
 
     def compute_weights(self, X):
-        """Weights of new rows, on the same scale as ``weights_``.
+        """Compute the weights of new rows, on the same scale as ``weights_``.
 
         Parameters
         ----------

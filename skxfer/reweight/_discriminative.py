@@ -93,6 +93,11 @@ class DiscriminativeWeighter(BaseWeighter):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Feature names, when ``X`` has string column names.
 
+    See Also
+    --------
+    NearestNeighborsWeighter : The ratio from a neighbour vote, without a model.
+    ULSIFWeighter : The ratio fitted directly by least squares on a kernel basis.
+
     Notes
     -----
     Quality of the default, measured by ``benchmarks/reweight_quality.py ratio`` (Spearman
@@ -113,11 +118,6 @@ class DiscriminativeWeighter(BaseWeighter):
     cross-validated penalty keeps the weights smoother than a logistic regression at ``C=1``
     (``benchmarks/reweight_quality.py discriminator``). Check the overlap first with
     :func:`~skxfer.reweight.domain_shift_report`.
-
-    See Also
-    --------
-    NearestNeighborsWeighter : The ratio from a neighbour vote, without a model.
-    ULSIFWeighter : The ratio fitted directly by least squares on a kernel basis.
 
     References
     ----------

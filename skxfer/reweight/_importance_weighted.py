@@ -26,6 +26,7 @@ from sklearn.utils.validation import (
 )
 
 from skxfer._domain import domain_masks, warn_no_transfer
+from skxfer.utils._docstrings import fill_doc
 from skxfer.utils._meta import DelegatedPredictMixin
 from skxfer.utils._scoring import LabelledScoreMixin
 
@@ -82,6 +83,34 @@ class _BaseImportanceWeighted(DelegatedPredictMixin, MetaEstimatorMixin, BaseEst
         return validate_data(self, X, reset=False)
 
 
+# What the classifier and the regressor share, written once and filled into both docstrings.
+_importance_docstring = fill_doc(
+    {
+        "weighter_parameters": """\
+weighter : weighter object, default=None
+    A skxfer weighter (anything with ``fit(X, sample_domain=...)``, ``sample_weight_``
+    and ``compute_weights``). ``None`` uses :class:`DiscriminativeWeighter`.
+target_weight : float, default=1.0
+    Weight of each labelled target row, relative to an average source row.""",
+        "fitted_attributes": """\
+estimator_ : estimator object
+    The fitted clone of ``estimator``.
+weighter_ : weighter object
+    The fitted clone of ``weighter``; ``None`` when fitted without ``sample_domain``.
+sample_weight_ : ndarray of shape (n_labelled,)
+    The weights the estimator was fitted with, one per labelled row.""",
+        "fit_weights": """\
+sample_weight : array-like of shape (n_samples,), default=None
+    The user's own weights, multiplied with the importance weights.
+sample_domain : array-like of shape (n_samples,), default=None
+    ``>= 1`` source rows, ``<= -1`` target rows. Without it the estimator is fitted
+    on all rows with the user's weights only (a :class:`~skxfer.utils.NoTransferWarning`
+    says so).""",
+    }
+)
+
+
+@_importance_docstring
 class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImportanceWeighted):
     """Classifier fitted on source rows reweighted by an estimated density ratio.
 
@@ -95,26 +124,14 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
     estimator : estimator object
         The classifier to fit. It, or the final step of a Pipeline, must accept
         ``sample_weight`` in ``fit``.
-    weighter : weighter object, default=None
-        A skxfer weighter (anything with ``fit(X, sample_domain=...)``, ``sample_weight_``
-        and ``compute_weights``). ``None`` uses :class:`DiscriminativeWeighter`.
-    target_weight : float, default=1.0
-        Weight of each labelled target row, relative to an average source row.
+    %(weighter_parameters)s
 
     Attributes
     ----------
-    estimator_ : estimator object
-        The fitted clone of ``estimator``.
-    weighter_ : weighter object
-        The fitted clone of ``weighter``; ``None`` when fitted without ``sample_domain``.
-    sample_weight_ : ndarray of shape (n_labelled,)
-        The weights the estimator was fitted with, one per labelled row.
+    %(fitted_attributes)s
     classes_ : ndarray of shape (n_classes,)
         Class labels (target rows holding the mask value are not a class).
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when ``X`` has string column names.
+    %(input_attributes)s
 
     See Also
     --------
@@ -139,6 +156,7 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
     True
     """
 
+    @_importance_docstring
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, sample_domain=None):
         """Fit the weighter on all rows, then the estimator on the weighted labelled rows.
@@ -149,12 +167,7 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
             Source and target rows, stacked.
         y : array-like of shape (n_samples,)
             Labels; unlabelled target rows hold the mask value (-1 or NaN).
-        sample_weight : array-like of shape (n_samples,), default=None
-            The user's own weights, multiplied with the importance weights.
-        sample_domain : array-like of shape (n_samples,), default=None
-            ``>= 1`` source rows, ``<= -1`` target rows. Without it the estimator is fitted
-            on all rows with the user's weights only (a :class:`~skxfer.utils.NoTransferWarning`
-            says so).
+        %(fit_weights)s
 
         Returns
         -------
@@ -171,6 +184,7 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
         return y
 
 
+@_importance_docstring
 class ImportanceWeightedRegressor(LabelledScoreMixin, RegressorMixin, _BaseImportanceWeighted):
     """Regressor fitted on source rows reweighted by an estimated density ratio.
 
@@ -182,23 +196,12 @@ class ImportanceWeightedRegressor(LabelledScoreMixin, RegressorMixin, _BaseImpor
     estimator : estimator object
         The regressor to fit. It, or the final step of a Pipeline, must accept
         ``sample_weight`` in ``fit``.
-    weighter : weighter object, default=None
-        A skxfer weighter; ``None`` uses :class:`DiscriminativeWeighter`.
-    target_weight : float, default=1.0
-        Weight of each labelled target row, relative to an average source row.
+    %(weighter_parameters)s
 
     Attributes
     ----------
-    estimator_ : estimator object
-        The fitted clone of ``estimator``.
-    weighter_ : weighter object
-        The fitted clone of ``weighter``; ``None`` when fitted without ``sample_domain``.
-    sample_weight_ : ndarray of shape (n_labelled,)
-        The weights the estimator was fitted with, one per labelled row.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when ``X`` has string column names.
+    %(fitted_attributes)s
+    %(input_attributes)s
 
     See Also
     --------
@@ -217,6 +220,7 @@ class ImportanceWeightedRegressor(LabelledScoreMixin, RegressorMixin, _BaseImpor
     (3,)
     """
 
+    @_importance_docstring
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, sample_domain=None):
         """Fit the weighter on all rows, then the estimator on the weighted labelled rows.
@@ -227,10 +231,7 @@ class ImportanceWeightedRegressor(LabelledScoreMixin, RegressorMixin, _BaseImpor
             Source and target rows, stacked.
         y : array-like of shape (n_samples,)
             Targets; unlabelled target rows hold NaN.
-        sample_weight : array-like of shape (n_samples,), default=None
-            The user's own weights, multiplied with the importance weights.
-        sample_domain : array-like of shape (n_samples,), default=None
-            ``>= 1`` source rows, ``<= -1`` target rows.
+        %(fit_weights)s
 
         Returns
         -------

@@ -102,6 +102,12 @@ class KLIEPWeighter(BaseWeighter):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Feature names, when ``X`` has string column names.
 
+    See Also
+    --------
+    ULSIFWeighter : The same Gaussian model fitted by least squares, in closed form.
+    KMMWeighter : Weights that match the kernel mean embeddings of the two domains.
+    DiscriminativeWeighter : The ratio from a source-versus-target classifier.
+
     Notes
     -----
     How well the weights rank rows like the true ratio (Spearman, ``benchmarks/
@@ -120,12 +126,6 @@ class KLIEPWeighter(BaseWeighter):
     cannot follow a ratio that changes along a few of many directions, nor one that returns
     to 1 far from both domains (heavy tails). :class:`DiscriminativeWeighter` ranks such
     shifts better when the log-ratio is close to quadratic.
-
-    See Also
-    --------
-    ULSIFWeighter : The same Gaussian model fitted by least squares, in closed form.
-    KMMWeighter : Weights that match the kernel mean embeddings of the two domains.
-    DiscriminativeWeighter : The ratio from a source-versus-target classifier.
 
     References
     ----------

@@ -103,6 +103,12 @@ class RULSIFWeighter(BaseWeighter):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Feature names, when ``X`` has string column names.
 
+    See Also
+    --------
+    ULSIFWeighter : The plain ratio (``alpha=0``), with its own parameters.
+    KLIEPWeighter : The same Gaussian model fitted by maximum likelihood.
+    KMMWeighter : Weights that match kernel means, without a ratio model.
+
     Notes
     -----
     The ranking of the source rows is that of :class:`ULSIFWeighter` (Spearman within 0.02
@@ -110,12 +116,6 @@ class RULSIFWeighter(BaseWeighter):
     limits: at least 0.9 on :func:`~skxfer.datasets.make_covariate_shift` at every d and on
     mean or variance shifts at d = 2, down to 0.49 and 0.30 at d = 20, and anti-correlated
     weights for a bimodal target at d >= 5 (see :class:`ULSIFWeighter`).
-
-    See Also
-    --------
-    ULSIFWeighter : The plain ratio (``alpha=0``), with its own parameters.
-    KLIEPWeighter : The same Gaussian model fitted by maximum likelihood.
-    KMMWeighter : Weights that match kernel means, without a ratio model.
 
     References
     ----------

@@ -406,6 +406,7 @@ class BoostedRegressorMethods:
         Returns
         -------
         y : ndarray of shape (n_samples,)
+            The transferred model's prediction of each row.
         """
         backend, model, X = self._predict_rows(X)
         return np.asarray(backend.predict(model, X), dtype=np.float64)
