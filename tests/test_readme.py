@@ -212,3 +212,24 @@ def test_the_rules_see_blocks_headings_and_markers():
     assert [block.language for block in b.blocks] == ["python", "text"]
     assert b.slow
     assert (b.blocks[0].line, b.blocks[0].code) == (11, "x = 1\n")
+
+
+def _github_anchor(heading):
+    """The anchor GitHub gives a heading: lower case, punctuation but ``-`` and ``_`` dropped,
+    spaces turned into hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+
+
+def test_links_point_inside_the_repository_and_resolve():
+    text = README.read_text(encoding="utf-8")
+    anchors = {_github_anchor(section.heading) for section in SECTIONS[1:]}
+    for target in re.findall(r"\]\(([^)\s]+)\)", text):
+        if target.startswith(("http://", "https://")):
+            continue
+        path, _, anchor = target.partition("#")
+        if not path:
+            assert anchor in anchors, f"README.md links to #{anchor}, which no heading has"
+        else:
+            inside = (ROOT / path).resolve().is_relative_to(ROOT)
+            assert inside, f"README.md links to {path}, outside the repository"
+            assert (ROOT / path).exists(), f"README.md links to {path}, which does not exist"
