@@ -7,10 +7,13 @@ the target has no labels; :func:`least_change_refit` makes a grid search prefer 
 closest to the source among those the cross-validation cannot tell apart, and
 :class:`AveragedSearchCV` averages them instead (with anchors such as the model that ignores
 the source). :func:`transfer_curve` asks whether transfer helps at all: it scores transfer
-methods against the baselines on held-out target rows as the number of target labels grows.
+methods against the baselines on held-out target rows as the number of target labels grows,
+and :class:`TransferOrTarget` guards a transfer model against negative transfer by falling
+back to (or blending with) a target-only model when out-of-fold target scores say so.
 """
 
 from skxfer.model_selection._averaged import AveragedSearchCV
+from skxfer.model_selection._guard import TransferOrTarget
 from skxfer.model_selection._refit import least_change_refit
 from skxfer.model_selection._scorer import ImportanceWeightedScorer
 from skxfer.model_selection._split import LeaveOneDomainOut, TargetKFold, TargetShuffleSplit
@@ -23,6 +26,7 @@ __all__ = [
     "TargetKFold",
     "TargetShuffleSplit",
     "TransferCurveResult",
+    "TransferOrTarget",
     "least_change_refit",
     "transfer_curve",
 ]
