@@ -6,7 +6,9 @@ a time; :class:`ImportanceWeightedScorer` validates on importance-weighted sourc
 the target has no labels; :func:`least_change_refit` makes a grid search prefer the setting
 closest to the source among those the cross-validation cannot tell apart, and
 :class:`AveragedSearchCV` averages them instead (with anchors such as the model that ignores
-the source). :func:`transfer_curve` asks whether transfer helps at all: it scores transfer
+the source). :class:`PredictionEntropyScorer`, :class:`MixValScorer` and
+:class:`CircularValidationScorer` judge an adapted model without any target label.
+:func:`transfer_curve` asks whether transfer helps at all: it scores transfer
 methods against the baselines on held-out target rows as the number of target labels grows,
 and :class:`TransferOrTarget` guards a transfer model against negative transfer by falling
 back to (or blending with) a target-only model when out-of-fold target scores say so.
@@ -32,11 +34,19 @@ from skxfer.model_selection._transferability import (
     rank_encoders,
     rank_layers,
 )
+from skxfer.model_selection._unsupervised import (
+    CircularValidationScorer,
+    MixValScorer,
+    PredictionEntropyScorer,
+)
 
 __all__ = [
     "AveragedSearchCV",
+    "CircularValidationScorer",
     "ImportanceWeightedScorer",
     "LeaveOneDomainOut",
+    "MixValScorer",
+    "PredictionEntropyScorer",
     "TargetKFold",
     "TargetShuffleSplit",
     "TransferCurveResult",
