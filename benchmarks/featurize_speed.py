@@ -338,7 +338,7 @@ def main(argv=None):
         "",
         markdown_table(["what", "one pass s", "grid s", "ratio", "best layer"], grid, "lrrrr"),
         "",
-        "### Goals (issue 4)",
+        "### Goals",
         "",
         markdown_table(["goal", "measured", "verdict"], goals, "lrl"),
     ]
