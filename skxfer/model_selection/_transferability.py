@@ -480,6 +480,10 @@ def rank_layers(featurizer, X, y, *, score="logme", layers=None):
 def rank_encoders(candidates, X, y, *, score="logme", layers="all"):
     """Rank candidate encoders (and their layers) by a transferability score on ``X, y``.
 
+    Each candidate's features are computed once (every layer of one forward pass, kept in
+    the featurizer's activation cache) and scored without fitting a model, so ranking every
+    encoder and layer costs about one forward pass per encoder.
+
     Parameters
     ----------
     candidates : dict or list
