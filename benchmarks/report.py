@@ -129,8 +129,9 @@ def render_block(name, options, results_dir=RESULTS_DIR):
         tables = [tables[i - 1] for i in picked if 0 < i <= len(tables)]
     out = [provenance(name, payload)]
     for table in tables:
-        if table.get("title"):
-            out.append(f"**{_cell(table['title'])}**")
+        title = _cell(table.get("title") or "")
+        if title and title not in (name, f"{name}.py"):
+            out.append(f"**{title}**")
         out.append(markdown_table(table.get("headers") or [], table.get("rows") or []))
     if not tables:
         out.append("_The results file holds no tables._")
