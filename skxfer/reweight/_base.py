@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from skxfer._domain import _rows, domain_masks, warn_no_transfer
+from skxfer.utils._chunks import is_dask_collection
 
 # A squared difference below tiny / eps (about 1e-292) is subnormal and has lost precision.
 _SMALLEST_SPREAD = float(np.sqrt(np.finfo(np.float64).tiny / np.finfo(np.float64).eps))
@@ -35,6 +36,8 @@ class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
     """
 
     __metadata_request__fit = {"sample_domain": True}
+    #: Whether ``fit`` takes a dask array, block by block (see ``_chunked``).
+    _fits_blocks = False
 
     _parameter_constraints: dict = {
         "max_weight": [Interval(Real, 1, None, closed="neither"), None],
@@ -63,6 +66,10 @@ class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
         self : object
             The fitted weighter.
         """
+        if is_dask_collection(X):
+            from skxfer.reweight._chunked import fit_chunked
+
+            return fit_chunked(self, X, sample_domain)
         X = validate_data(self, X, reset=True, dtype=[np.float64, np.float32])
         masks = domain_masks(None, sample_domain, X.shape[0])
         X_source, X_target = _rows(X, masks.source), _rows(X, masks.target)
@@ -95,6 +102,10 @@ class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
             ``ratio_scale_ * w(x)``, clipped at ``max_weight``.
         """
         check_is_fitted(self)
+        if is_dask_collection(X):
+            from skxfer.reweight._chunked import compute_weights_chunked
+
+            return compute_weights_chunked(self, X)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         if self.n_target_ == 0:
             return np.ones(X.shape[0])

@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, validate_data
 
 from skxfer.reweight._base import BaseWeighter
+from skxfer.utils._chunks import is_dask_collection
 from skxfer.utils._threads import single_threaded_blas
 
 _CALIBRATION_FOLDS = 5
@@ -136,6 +137,8 @@ class DiscriminativeWeighter(BaseWeighter):
     True
     """
 
+    _fits_blocks = True
+
     _parameter_constraints: dict = {
         **BaseWeighter._parameter_constraints,
         "estimator": [HasMethods(["fit", "predict_proba"]), None],
@@ -163,6 +166,8 @@ class DiscriminativeWeighter(BaseWeighter):
     fit = _fit_context(prefer_skip_nested_validation=False)(BaseWeighter.fit.__wrapped__)
 
     def _fit_ratio(self, X_source, X_target, random_state):
+        if is_dask_collection(X_source):
+            return self._fit_blocks(X_source, X_target)
         X = np.concatenate([X_source, X_target])
         is_target = np.concatenate(
             [np.zeros(len(X_source), dtype=int), np.ones(len(X_target), dtype=int)]
@@ -191,6 +196,22 @@ class DiscriminativeWeighter(BaseWeighter):
             self.estimator_ = estimator
             p_target = estimator[-1].predict_proba(features[: len(X_source)])[:, 1]
         return self._odds(p_target)
+
+    def _fit_blocks(self, X_source, X_target):
+        """The default classifier fitted on dask arrays: its form and penalty chosen on the
+        rows the in-memory fit would score, its standardisation and logistic loss summed
+        over the blocks (see ``_chunked_logistic``)."""
+        if self.estimator is not None or self.calibration not in ("auto", None):
+            raise TypeError(
+                "DiscriminativeWeighter fits on a dask array with its default classifier "
+                "only (estimator=None, calibration='auto' or None), whose loss adds up over "
+                "blocks of rows; compute X first to use another classifier."
+            )
+        from skxfer.reweight._chunked_logistic import fit_default_on_blocks
+
+        with self._blas_threads():
+            self.estimator_, self.cv_scores_ = fit_default_on_blocks(X_source, X_target)
+        return None
 
     def _ratio(self, X):
         target_column = np.flatnonzero(self.estimator_.classes_ == 1)[0]

@@ -8,7 +8,9 @@ from scipy.spatial.distance import cdist
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skxfer.reweight._base import BaseWeighter
+from skxfer.reweight._chunked import block_sum_or_call
 from skxfer.reweight._kernel import bandwidth_grid, gaussian_kernel, positive_grid, subsample_rows
+from skxfer.utils._chunks import is_dask_collection, map_rows, take_rows
 from skxfer.utils._threads import single_threaded_blas
 
 # Rows per domain used to choose the bandwidth and penalty: the criterion is a mean over
@@ -138,6 +140,8 @@ class RULSIFWeighter(BaseWeighter):
     (100,)
     """
 
+    _fits_blocks = True
+
     _parameter_constraints: dict = {
         **BaseWeighter._parameter_constraints,
         "n_centers": [Interval(Integral, 1, None, closed="left")],
@@ -218,7 +222,7 @@ def fit_least_squares_ratio(X_source, X_target, *, alpha, n_centers, bandwidth, 
 
 def _fit_least_squares_ratio(X_source, X_target, *, alpha, n_centers, bandwidth, reg, random_state):
     center_idx = _center_indices(len(X_target), n_centers, random_state)
-    centers = X_target[center_idx]
+    centers = take_rows(X_target, center_idx)
     bandwidths = bandwidth_grid(
         bandwidth, _AUTO_BANDWIDTH_FACTORS, X_source, X_target, random_state
     )
@@ -235,8 +239,9 @@ def _fit_least_squares_ratio(X_source, X_target, *, alpha, n_centers, bandwidth,
     # more only cost time (the ratio is still evaluated on every source row).
     X_source = subsample_rows(X_source, _FIT_MAX_ROWS, random_state)
     X_target = subsample_rows(X_target, _FIT_MAX_ROWS, random_state)
-    G_source, _ = _kernel_moments(X_source, centers, best_bandwidth)
-    G_target, h = _kernel_moments(X_target, centers, best_bandwidth)
+    # Sums over rows: a dask array's blocks each add theirs.
+    G_source, _ = block_sum_or_call(_kernel_moments, X_source, centers, best_bandwidth)
+    G_target, h = block_sum_or_call(_kernel_moments, X_target, centers, best_bandwidth)
     H = alpha * G_target / len(X_target) + (1 - alpha) * G_source / len(X_source)
     coef = _ridge_solutions(H, h / len(X_target), np.array([best_reg]))[:, 0]
     return LeastSquaresRatio(
@@ -262,7 +267,10 @@ def store_solution(weighter, solution):
 
 
 def kernel_ratio(X, centers, bandwidth, coef):
-    """``sum_l coef_l * k(x, c_l)`` for every row of ``X``, in blocks of rows."""
+    """``sum_l coef_l * k(x, c_l)`` for every row of ``X``, in blocks of rows (a lazy dask
+    array, block by block, for a dask array)."""
+    if is_dask_collection(X):
+        return map_rows(kernel_ratio, X, centers, bandwidth, coef)
     out = np.empty(len(X))
     with single_threaded_blas():
         for start in range(0, len(X), _BLOCK_ROWS):
@@ -316,9 +324,9 @@ def _cv_scores(X_source, X_target, center_idx, bandwidths, regs, alpha, random_s
     for f, fold in enumerate(target_folds):
         fold_of_target[target_rows[fold]] = f
     center_fold = fold_of_target[center_idx]
-    centers = X_target[center_idx]
-    sq_source = cdist(X_source[source_rows], centers, "sqeuclidean")
-    sq_target = cdist(X_target[target_rows], centers, "sqeuclidean")
+    centers = take_rows(X_target, center_idx)
+    sq_source = cdist(take_rows(X_source, source_rows), centers, "sqeuclidean")
+    sq_target = cdist(take_rows(X_target, target_rows), centers, "sqeuclidean")
     n_source_fold = np.array([len(f) for f in source_folds])
     n_target_fold = np.array([len(f) for f in target_folds])
     scores = np.zeros((len(bandwidths), len(regs)))
