@@ -165,7 +165,9 @@ def check_magnitude(X, name, *, n_rows=None, spread=True):
     if X.size == 0:
         return
     n_rows = len(X) if n_rows is None else n_rows
-    largest = float(np.max(np.abs(X)))
+    # Column extremes, two passes over X and no temporary the size of X.
+    high, low = X.max(axis=0), X.min(axis=0)
+    largest = float(max(np.abs(high).max(), np.abs(low).max()))
     limit = float(np.sqrt(np.finfo(np.float64).max / (16.0 * n_rows * X.shape[1])))
     if largest > limit:
         raise ValueError(
@@ -175,7 +177,7 @@ def check_magnitude(X, name, *, n_rows=None, spread=True):
             "first, e.g. with sklearn.preprocessing.StandardScaler (or divide it by a constant)."
         )
     if spread:
-        widest = float(np.max(np.ptp(X, axis=0)))
+        widest = float(np.max(high - low))
         if 0.0 < widest < _SMALLEST_SPREAD:
             raise ValueError(
                 f"{name} cannot weigh X: no feature varies by more than {widest:.3g}, so "
