@@ -342,11 +342,11 @@ class XGBTransferClassifier(
 
     Parameters
     ----------
-    source_model : FrozenEstimator, xgboost.Booster, str or os.PathLike, default=None
+    source_model : FrozenEstimator, xgboost.Booster, dict, str or os.PathLike, default=None
         The source: a :class:`~sklearn.frozen.FrozenEstimator` around a fitted
-        ``xgboost.XGBClassifier``, a binary or multiclass ``Booster``, or the path of a saved
-        model. It is never modified. ``None`` fits an ``XGBClassifier(**source_params)`` on
-        the source rows.
+        ``xgboost.XGBClassifier``, a binary or multiclass ``Booster`` (or the dict that
+        ``xgboost.dask.train`` returns), or the path of a saved model. It is never modified.
+        ``None`` fits an ``XGBClassifier(**source_params)`` on the source rows.
     %(parameters)s
         A model loaded from a file does not store it, and XGBoost's default 0.3 is used.
     source_params : dict, default=None
@@ -381,6 +381,17 @@ class XGBTransferClassifier(
     %(refresh_notes)s XGBoost's own refresh (``process_type="update"``) is ``tau = 0`` and
     also zeroes every leaf whose target hessian is below ``min_child_weight``; with a few
     hundred target rows that discards most of the source model.
+
+    A target held as a dask array or DataFrame (with ``y`` and ``sample_weight`` partitioned
+    alike) is fitted on the dask cluster of the current ``distributed`` client, from a given
+    ``source_model``, every row a labelled target row: ``"continue"`` runs
+    ``xgboost.dask.train(..., xgb_model=source)``, the same trees as ``xgboost.train`` on
+    those rows on one machine (exactly so when the workers' quantile sketches are exact, as
+    on up to a few thousand rows; on more the distributed sketch may place a split
+    differently); ``"refresh"`` sums each worker's gradients per leaf, one round trip per
+    boosting round, and gives the in-memory refresh. ``n_estimators`` must then be an
+    integer, ``recalibrate=None`` and ``source_scale=1``; ``predict_proba`` and ``predict``
+    of a dask collection return lazy dask arrays.
 
     A pandas categorical column is aligned to the categories the source model records
     (XGBoost 3.1 and later), so a target frame may hold fewer categories than the source's,
@@ -421,9 +432,10 @@ class XGBTransferRegressor(
 
     Parameters
     ----------
-    source_model : FrozenEstimator, xgboost.Booster, str or os.PathLike, default=None
+    source_model : FrozenEstimator, xgboost.Booster, dict, str or os.PathLike, default=None
         A :class:`~sklearn.frozen.FrozenEstimator` around a fitted ``xgboost.XGBRegressor``,
-        a ``Booster`` with objective ``reg:squarederror``, or the path of a saved model.
+        a ``Booster`` with objective ``reg:squarederror`` (or the dict that
+        ``xgboost.dask.train`` returns), or the path of a saved model.
         ``None`` fits an ``XGBRegressor(**source_params)`` on the source rows.
     %(parameters)s
         A model loaded from a file does not store it, and XGBoost's default 0.3 is used.
@@ -454,6 +466,9 @@ class XGBTransferRegressor(
     Notes
     -----
     %(refresh_notes)s
+
+    A target held as a dask collection is fitted through ``xgboost.dask``, as for
+    :class:`XGBTransferClassifier`.
 
     Examples
     --------
