@@ -2,6 +2,7 @@
 
 import copy
 import os
+import threading
 import warnings
 from collections import OrderedDict
 from contextlib import nullcontext
@@ -18,7 +19,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from skxfer.featurize._cache import CACHE_FORMAT, LAYOUTS, ActivationCache, CacheWarning, digest
+from skxfer.featurize._cache import (
+    CACHE_FORMAT,
+    LAYOUTS,
+    ActivationCache,
+    CacheWarning,
+    digest,
+    shared_folder,
+)
+from skxfer.featurize._dask import is_dask_collection, transform_collection
 from skxfer.featurize._encoders import Encoder, check_range
 from skxfer.utils import import_optional
 from skxfer.utils._threads import torch_threads
@@ -27,6 +36,11 @@ from skxfer.utils._threads import torch_threads
 # load each model once. A model given as a torch module is copied per fit instead.
 _LOADED = OrderedDict()
 _MAX_LOADED = 2
+
+# Featurizers of this process that loaded (or copied) their network: a dask worker should
+# count one per featurizer it was sent, not one per partition.
+ENCODER_LOADS = [0]
+_ENCODER_LOCK = threading.RLock()
 
 
 class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -357,9 +371,18 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         features : ndarray of shape (n_samples, n_features_out), float32
         """
         check_is_fitted(self, "n_blocks_")
+        if is_dask_collection(X):
+            return transform_collection(self, X)
         encoder = self._encoder()
         items = self._items(encoder, X, reset=False)
         return self._features(encoder, items, self._cache_for(encoder))
+
+    def _transform_part(self, X):
+        """Features of one partition of a dask collection, on a worker: the partitions are
+        disjoint, so they compute side by side without waiting on the encoder's lock."""
+        encoder = self._encoder()
+        items = self._items(encoder, X, reset=False)
+        return self._features(encoder, items, self._cache_for(encoder, coordinate=False))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -372,6 +395,10 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         # on the CPU so the pickle loads on a machine without the training device.
         state = self.__dict__.copy()
         state.pop("_loaded_encoder", None)
+        if self.cache and self.cache_dir is None and "n_blocks_" not in state:
+            # an unfitted copy is what a search or cross-validation sends to its workers:
+            # they share a folder, so that the grid still costs about one forward pass
+            state.setdefault("_shared_cache_dir", shared_folder())
         if state.get("tuned_blocks_") is not None:
             state["tuned_blocks_"] = [copy.deepcopy(b).cpu() for b in state["tuned_blocks_"]]
         return state
@@ -385,8 +412,14 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     def _encoder(self):
         encoder = self.__dict__.get("_loaded_encoder")
         if encoder is None:
-            encoder = _load_encoder(self)
-            self._loaded_encoder = encoder
+            # the partitions of a dask collection share one featurizer per worker, and a
+            # worker may run several at once: one of them loads the network
+            with _ENCODER_LOCK:
+                encoder = self.__dict__.get("_loaded_encoder")
+                if encoder is None:
+                    encoder = _load_encoder(self)
+                    ENCODER_LOADS[0] += 1
+                    self._loaded_encoder = encoder
         return encoder
 
     def _items(self, encoder, X, *, reset):
@@ -507,9 +540,16 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         keys = [digest(prefix, k) for k in row_keys]
         found, from_disk = cache.lookup(keys)
         missing = [i for i, v in enumerate(found) if v is None]
-        if from_disk and not missing and not LAYOUTS.known(prefix):
-            missing = from_disk[:1]
-        self._fill(encoder, items, row_keys, cache, what, found, missing)
+        with cache.computing() if missing else nullcontext():
+            if missing:  # another thread or process may have computed them meanwhile
+                again, again_from_disk = cache.lookup([keys[i] for i in missing])
+                for i, value in zip(missing, again):
+                    found[i] = value
+                from_disk += [missing[j] for j in again_from_disk]
+                missing = [i for i in missing if found[i] is None]
+            if from_disk and not missing and not LAYOUTS.known(prefix):
+                missing = from_disk[:1]
+            self._fill(encoder, items, row_keys, cache, what, found, missing)
         computed = set(missing)
         exact = what.startswith("pooled")
         read = [i for i in from_disk if i not in computed]
@@ -517,7 +557,7 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         if bad:
             first = np.asarray(found[bad[0]])
             warnings.warn(
-                f"{len(bad)} value(s) in cache_dir={os.fspath(self.cache_dir)!r} are not what "
+                f"{len(bad)} value(s) in cache_dir={cache.folder!r} are not what "
                 f"the encoder produces for {what} (e.g. {first.dtype}, shape {first.shape}; "
                 f"expected {LAYOUTS.describe(prefix)}); recomputing them.",
                 CacheWarning,
@@ -530,13 +570,22 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 cache.admit(keys[i], found[i])
         return found
 
-    def _cache_for(self, encoder):
+    def _cache_for(self, encoder, *, coordinate=True):
         """The activation cache of one fit or transform (it warns once when ``cache_dir``
         cannot be written), or None when it is off (``cache=False``, or an encoder whose
-        computation cannot be identified reliably)."""
+        computation cannot be identified reliably).
+
+        Its folder is ``cache_dir``; else the shared folder, written to by a copy that was
+        sent to another process (see ``__getstate__``) and read by all."""
         if not self.cache or encoder.fingerprint is None:
             return None
-        return ActivationCache(self.cache_dir)
+        group = self._key(encoder, "segments")
+        if self.cache_dir is not None:
+            return ActivationCache(self.cache_dir, group, coordinate=coordinate)
+        shared = self.__dict__.get("_shared_cache_dir")
+        return ActivationCache(
+            shared or shared_folder(), group, writable=shared is not None, coordinate=coordinate
+        )
 
     def _fill(self, encoder, items, row_keys, cache, what, found, positions):
         if positions:
@@ -592,6 +641,8 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                         keep(state_name, positions, rows)
                 progress.update(len(positions))
         progress.close()
+        if cache is not None:
+            cache.flush()
         return result
 
     def _stop_caching(self, encoder):
