@@ -113,7 +113,10 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     cache_dir : str or path-like, default=None
         Also keep them on disk here, across processes. A folder that cannot be written
         (read-only, full, a file in its place) costs a
-        :class:`~skxfer.featurize.CacheWarning`, not the fit.
+        :class:`~skxfer.featurize.CacheWarning`, not the fit. ``None``: the featurizer
+        reads the machine's shared folder, and its copies sent to other processes (the
+        workers of a parallel search, dask workers) write there, so a parallel grid still
+        runs each row through the frozen network about once (see Notes).
     dtype : {"float32", "bfloat16"}, default=None
         Precision of the frozen pass; ``None`` is float32. ``"bfloat16"`` is about twice as
         fast where the hardware computes in bfloat16 (x86 CPUs with the ``avx512_bf16`` or
@@ -200,6 +203,33 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     whose value cannot be read, a TorchScript module, forward hooks registered for every
     module, or a forward hook that changes a block's output. Values read from ``cache_dir``
     whose shape or dtype differ from what the network produces are recomputed.
+
+    Scale-out. Processes do not share memory, so the workers of ``GridSearchCV(...,
+    n_jobs=2)`` (joblib's loky backend, or ``joblib.parallel_backend("dask")``) would each
+    run the frozen network again. Instead an unfitted featurizer that is pickled, as a
+    search or cross-validation sends it to its workers, takes the shared folder along
+    (``SKXFER_CACHE_DIR`` when set, else ``skxfer-activations-<user id>`` in the temporary
+    directory, created on first use, readable by its owner only): the workers write each
+    pass there as one file, and before computing rows a worker takes a lock on the encoder
+    (a file lock) and looks again, so the second worker finds what the first computed. The
+    parent reads the folder for the refit. Threads (the threading backend) share the
+    process's memory and wait on the same lock. So the grid costs about one forward pass
+    with any joblib backend on one machine. On a cluster whose machines share no disk, each
+    machine runs the rows its workers meet (about one pass per machine); pass a
+    ``cache_dir`` on a shared file system to share them across machines. The folder is not
+    pruned: delete it to reclaim the space (its files are only read again for the same
+    network, preprocessing and rows).
+
+    ``transform`` of a dask Array (texts or image paths in one dimension, or arrays) or of a
+    dask DataFrame or Series (one column of texts or image paths) returns a lazy collection
+    of the same kind with the same partitions. The fitted featurizer enters the task graph
+    once: each worker receives it once and loads the network once, whatever the number of
+    partitions, and writes what it computes to the shared folder. Its progress is dask's:
+    ``dask.diagnostics.ProgressBar`` on the local schedulers, ``distributed.progress``
+    with a cluster. ``dask_ml.wrappers.ParallelPostFit`` also works (each partition is an
+    in-memory ``transform``) but ships the estimator with every partition, so a
+    ``torch.nn.Module`` model is rebuilt per partition; it is the wrapper to use for a lazy
+    ``predict`` of a whole pipeline.
 
     Examples
     --------
@@ -363,12 +393,15 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
 
         Parameters
         ----------
-        X : list, array or pandas Series
-            Inputs, as for ``fit``.
+        X : list, array, pandas Series, dask Array, DataFrame or Series
+            Inputs, as for ``fit``; a dask collection is featurized lazily, partition by
+            partition (see Notes).
 
         Returns
         -------
         features : ndarray of shape (n_samples, n_features_out), float32
+            The features; a dask Array of them for a dask Array, a dask DataFrame (one
+            column per feature, the index of ``X``) for a dask DataFrame or Series.
         """
         check_is_fitted(self, "n_blocks_")
         if is_dask_collection(X):
