@@ -327,17 +327,15 @@ SPEED_PARAMS = {
 
 def run_speed(args):
     rows = []
-    for n, d, transform, cap in (
-        (args.speed_n, args.speed_d, False, 8.0),
-        (1_000_000, 10, True, 8.0),
-    ):
+    sizes = ((args.speed_n, args.speed_d, False), (args.speed_big_n, 10, True))
+    for n, d, transform in sizes:
         for method in METHODS:
             for lib in ("skxfer", "skada"):
                 params = SPEED_PARAMS[lib][method]
                 task = {"n": n, "d": d, "lib": lib, "method": method, "params": params}
                 task["transform"] = transform
                 sections, error = run_isolated(
-                    SCRIPT, task, section_timeout=args.speed_timeout, mem_cap_gib=cap
+                    SCRIPT, task, section_timeout=args.speed_timeout, mem_cap_gib=args.mem_cap
                 )
                 section = sections.get("fit_transform" if transform else "fit", {})
                 fit = sections.get("fit", {})
@@ -464,6 +462,7 @@ def speed_tables(rows):
     sizes = sorted({(r["n"], r["d"]) for r in rows})
     for n, d in sizes:
         part = [r for r in rows if (r["n"], r["d"]) == (n, d)]
+        big = d == 10  # the memory table: n x 10 rows
         body = []
         for method in METHODS:
             cells = {r["library"]: r for r in part if r["method"] == method}
@@ -483,7 +482,7 @@ def speed_tables(rows):
 
             ok_ours = ours is not None and ours["status"] == "ok"
             ok_peer = peer is not None and peer["status"] == "ok"
-            if n < 1_000_000:
+            if not big:
                 if ok_ours and ok_peer:
                     ratio = ours["seconds"] / peer["seconds"]
                     verdict = "PASS" if ratio <= 2 else "FAIL"
@@ -497,7 +496,7 @@ def speed_tables(rows):
                 mem = ours.get("peak_mib") if ok_ours else None
                 verdict = "PASS" if mem is not None and mem <= 4096 else "FAIL"
                 body.append([METHOD_LABELS[method], show(ours), show(peer), "<= 4 GiB", verdict])
-        if n < 1_000_000:
+        if not big:
             title = f"Fit time at n = {n:,} rows (half source, half target), d = {d}"
             headers = ["method", "skxfer", "skada", "skxfer / skada", "verdict"]
         else:
@@ -527,7 +526,10 @@ def main():
     parser.add_argument("--speed", action="store_true")
     parser.add_argument("--speed-n", type=int, default=64_000)
     parser.add_argument("--speed-d", type=int, default=800)
+    parser.add_argument("--speed-big-n", type=int, default=1_000_000)
     parser.add_argument("--speed-timeout", type=float, default=300.0)
+    parser.add_argument("--mem-cap", type=float, default=8.0, help="GiB above the data")
+    parser.add_argument("--no-save", action="store_true")
     parser.add_argument("--quick", action="store_true", help="one small pair; nothing saved")
     parser.add_argument("--skip-skada", action="store_true")
     args = parser.parse_args()
@@ -573,7 +575,8 @@ def main():
         "date": info["date"],
         "run_seconds": time.perf_counter() - t_start,
     }
-    print(f"saved {save_results(NAME, payload, markdown)}")
+    if not args.no_save:
+        print(f"saved {save_results(NAME, payload, markdown)}")
 
 
 if __name__ == "__main__":

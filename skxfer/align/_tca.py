@@ -3,13 +3,12 @@
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.linalg
 from sklearn.base import ClassNamePrefixFeaturesOutMixin
 from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from skxfer.align._base import BaseAligner
+from skxfer.align._base import BaseAligner, eigh
 
 
 class TCA(ClassNamePrefixFeaturesOutMixin, BaseAligner):
@@ -156,7 +155,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseAligner):
             norm = float(np.linalg.norm(gap))
             if norm > 0:
                 constraint += self.mu * np.outer(gap, gap) / norm**2
-        _, vectors = scipy.linalg.eigh(cov, constraint, subset_by_index=[width - k, width - 1])
+        _, vectors = eigh(cov, b=constraint, subset_by_index=[width - k, width - 1])
         self.components_ = vectors[:, ::-1]
         self.n_components_ = self._n_features_out = k
 
@@ -173,7 +172,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseAligner):
         m = min(self.n_landmarks, len(pooled))
         index = np.sort(rng.choice(len(pooled), m, replace=False))
         self.landmarks_ = np.asarray(pooled[index], dtype=np.float64)
-        values, vectors = np.linalg.eigh(self._kernel(self.landmarks_))
+        values, vectors = eigh(self._kernel(self.landmarks_))
         keep = values > max(float(values.max()), 0.0) * 1e-10
         if not keep.any():
             keep[-1] = True
