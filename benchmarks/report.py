@@ -92,7 +92,7 @@ def provenance(name, payload):
     )
     if seconds is not None:
         parts.append(f"{seconds / 60:.1f} min")
-    load = payload.get("load") or {}
+    load = payload.get("load") or {"start": machine.get("load")}
     start = load.get("start") if isinstance(load, dict) else load
     end = load.get("end") if isinstance(load, dict) else None
     if start:
