@@ -6,10 +6,14 @@ common checks, pickling and determinism tests reach all of them.
 
 from sklearn.linear_model import LogisticRegression, Ridge
 
+from skxfer.align import SubspaceAlignment
 from skxfer.utils import all_estimators
 from skxfer.warm_start import TransferLogisticRegression
 
 CONSTRUCTOR_ARGS = {
+    "AlignedClassifier": {"estimator": LogisticRegression()},
+    # a subspace aligner, so the checks reach an aligner whose output is not its input
+    "AlignedRegressor": {"estimator": Ridge(), "aligner": SubspaceAlignment()},
     # a transfer estimator, so the domain tests reach the search with sample_domain
     "AveragedSearchCV": {
         "estimator": TransferLogisticRegression(),

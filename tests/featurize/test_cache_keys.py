@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skxfer.featurize import CacheWarning, PretrainedFeaturizer, clear_cache
+from skxfer.featurize import CacheWarning, PretrainedFeaturizer, _cache, clear_cache
 from tests.featurize.conftest import tiny_cnn
 
 torch = pytest.importorskip("torch")
@@ -32,6 +32,13 @@ def _rows(n=12, d=4, seed=0):
 def _features(net, X, **params):
     """The last layer's features (the suite turns any warning into an error)."""
     return PretrainedFeaturizer(net, **params).fit(X).transform(X)
+
+
+def _rewrite_segments(folder, change):
+    """Rewrite every value of the cache files under ``folder`` (same keys)."""
+    for path in Path(folder).rglob("*.npz"):
+        entries = [(key, change(value)) for key, value in _cache.read_segment(path)]
+        _cache.write_segment(str(path), entries)
 
 
 def _expected(net, X):
@@ -243,11 +250,8 @@ def test_a_cache_dir_written_by_another_process(tmp_path, monkeypatch):
 
     # the other process's files, rewritten as float64 of the right shape: recomputed
     clear_cache()
-    for path in cache.rglob("*.npz"):
-        with np.load(path) as data:
-            key, value = data["key"], data["value"]
-        np.savez(path, key=key, value=value.astype(np.float64))
-    from skxfer.featurize import _cache, _featurizer
+    _rewrite_segments(cache, lambda value: value.astype(np.float64))
+    from skxfer.featurize import _featurizer
 
     # as in a new process, which has not seen the network produce anything yet
     monkeypatch.setattr(_featurizer, "LAYOUTS", _cache.Layouts())
@@ -264,10 +268,7 @@ def test_a_cache_dir_written_by_another_process(tmp_path, monkeypatch):
 def test_cached_values_of_another_width_are_recomputed(tmp_path):
     X = np.random.default_rng(0).normal(size=(8, 1, 8, 8)).astype(np.float32)
     expected = PretrainedFeaturizer(tiny_cnn(), cache_dir=tmp_path).fit_transform(X)
-    for path in tmp_path.rglob("*.npz"):  # the right keys, values one wider
-        with np.load(path) as data:
-            key, value = data["key"], data["value"]
-        np.savez(path, key=key, value=np.append(value, np.float32(0)))
+    _rewrite_segments(tmp_path, lambda value: np.append(value, np.float32(0)))  # one wider
     clear_cache()
     with pytest.warns(CacheWarning, match="not what the encoder produces") as record:
         again = PretrainedFeaturizer(tiny_cnn(), cache_dir=tmp_path).fit(X)
