@@ -35,6 +35,7 @@ import contextlib
 import inspect
 import os
 import re
+import sys
 import tempfile
 import time
 import warnings
@@ -435,6 +436,7 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--dask-texts", type=int, default=20000, help="short texts for dask")
     p.add_argument("--partitions", type=int, default=8, help="partitions of the dask texts")
+    command = sys.argv[1:] if argv is None else list(argv)
     args = p.parse_args(argv)
     if args.quick:
         args.sentences, args.images, args.repeats, args.dask_texts = 200, 32, 1, 2000
@@ -586,7 +588,7 @@ def main(argv=None):
     lines = [
         describe_machine(info),
         "",
-        f"Command: `python benchmarks/featurize_speed.py{' --quick' if args.quick else ''}` "
+        f"Command: `{' '.join(['python benchmarks/featurize_speed.py', *command])}` "
         f"({elapsed / 60:.1f} min); {args.sentences} sentences, {args.images} images, batch "
         f"{args.batch_size}, {args.threads} torch thread(s), best of {args.repeats}; "
         f"{args.dask_texts} short texts in {args.partitions} partitions.",

@@ -15,6 +15,9 @@ from tests.featurize.conftest import logged_cnn, logged_rows, sentences
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
 
+# another cluster on the machine may hold the scheduler's default HTTP port
+pytestmark = pytest.mark.filterwarnings("ignore:Port .* is already in use:UserWarning")
+
 
 def _images(n=60, seed=0):
     rng = np.random.default_rng(seed)
