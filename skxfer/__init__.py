@@ -1,7 +1,8 @@
 """skxfer: transfer learning for scikit-learn users.
 
-Subpackages: :mod:`skxfer.reweight` (instance reweighting), :mod:`skxfer.model_selection`
-(domain-aware splitters and scorers), :mod:`skxfer.warm_start`, :mod:`skxfer.featurize`,
+Subpackages: :mod:`skxfer.reweight` (instance reweighting), :mod:`skxfer.align` (feature
+alignment), :mod:`skxfer.model_selection` (domain-aware splitters and scorers),
+:mod:`skxfer.warm_start`, :mod:`skxfer.featurize`,
 :mod:`skxfer.timeseries`, :mod:`skxfer.datasets` and :mod:`skxfer.utils`. They are imported
 on first use (``skxfer.reweight`` works after ``import skxfer``) so that ``import skxfer``
 stays light.
@@ -14,6 +15,7 @@ from skxfer._domain import is_masked, mask_value, pack, unpack
 __version__ = "0.1.0.dev0"
 
 _SUBPACKAGES = (
+    "align",
     "datasets",
     "featurize",
     "model_selection",

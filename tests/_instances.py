@@ -6,10 +6,14 @@ common checks, pickling and determinism tests reach all of them.
 
 from sklearn.linear_model import LogisticRegression, Ridge
 
+from skxfer.align import SubspaceAlignment
 from skxfer.utils import all_estimators
 from skxfer.warm_start import TransferLogisticRegression
 
 CONSTRUCTOR_ARGS = {
+    "AlignedClassifier": {"estimator": LogisticRegression()},
+    # a subspace aligner, so the checks reach an aligner whose output is not its input
+    "AlignedRegressor": {"estimator": Ridge(), "aligner": SubspaceAlignment()},
     # a transfer estimator, so the domain tests reach the search with sample_domain
     "AveragedSearchCV": {
         "estimator": TransferLogisticRegression(),
@@ -18,6 +22,10 @@ CONSTRUCTOR_ARGS = {
     "ImportanceWeightedClassifier": {"estimator": LogisticRegression()},
     "ImportanceWeightedRegressor": {"estimator": Ridge()},
     "PooledTransfer": {"estimator": LogisticRegression()},
+    "TransferOrTarget": {
+        "transfer": TransferLogisticRegression(),
+        "target": LogisticRegression(),
+    },
     # the defaults do ~2,500 base fits; fewer keep the common checks quick
     "TwoStageTrAdaBoostRegressor": {"n_steps": 4, "n_estimators": 10},
     # a small source model and few added trees keep the ~60 CatBoost fits of the checks quick

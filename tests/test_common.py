@@ -80,6 +80,7 @@ def test_random_state_determinism(estimator):
 
 
 def test_every_public_estimator_is_discovered():
+    import skxfer.align
     import skxfer.featurize
     import skxfer.model_selection
     import skxfer.reweight
@@ -87,6 +88,7 @@ def test_every_public_estimator_is_discovered():
     import skxfer.warm_start
 
     modules = (
+        skxfer.align,
         skxfer.reweight,
         skxfer.model_selection,
         skxfer.warm_start,

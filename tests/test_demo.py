@@ -23,6 +23,7 @@ DEMO_METHODS = tuple(
         "reweighted",
         "transfer logistic",
         "xgb warm start",
+        "guarded",
     )
     if HAS_XGBOOST or "xgb" not in m  # without xgboost the XGBoost rows are left out
 )
@@ -72,6 +73,13 @@ def check_report(text, methods, low, high):
     agrees with the numbers. Returns the parsed blocks."""
     blocks = parse_report(text)
     assert blocks, text
+    # the guard says what it kept at every size, once per seed
+    guard_lines = re.findall(r"guard kept \(seeds of (\d+)\): (.*)\.", text)
+    assert len(guard_lines) == len(blocks), text
+    for seeds, cells in guard_lines:
+        for cell in cells.split("; "):
+            counts = re.findall(r"(?:transfer|target only|blend) (\d+)", cell)
+            assert sum(map(int, counts)) == int(seeds), cell
     for target, block in blocks.items():
         assert set(block["rows"]) == set(methods), (target, block["rows"].keys())
         for i, n in enumerate(block["sizes"]):

@@ -354,6 +354,7 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Returns
         -------
         features : ndarray of shape (n_samples, n_features_out)
+            The pooled output of block ``layer_`` for every row of ``X``.
         """
         return self._fit(X, y)
 
@@ -389,7 +390,7 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         return features
 
     def transform(self, X):
-        """Features of ``X``: the pooled output of block ``layer_``.
+        """Compute the features of ``X``: the pooled output of block ``layer_``.
 
         Parameters
         ----------

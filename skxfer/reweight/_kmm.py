@@ -126,6 +126,12 @@ class KMMWeighter(BaseWeighter):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Feature names, when ``X`` has string column names.
 
+    See Also
+    --------
+    KLIEPWeighter : A Gaussian-mixture ratio fitted by maximum likelihood.
+    ULSIFWeighter : A Gaussian-basis ratio fitted by least squares.
+    DiscriminativeWeighter : The ratio from a source-versus-target classifier.
+
     Notes
     -----
     How well the weights rank rows like the true ratio (Spearman, ``benchmarks/
@@ -138,12 +144,6 @@ class KMMWeighter(BaseWeighter):
     hindsight with the true ratio stays below 0.7 too (0.61, 0.47, 0.22): one isotropic width
     measures every direction alike, and when the ratio changes along one or two of twenty
     directions the distances are mostly the other eighteen.
-
-    See Also
-    --------
-    KLIEPWeighter : A Gaussian-mixture ratio fitted by maximum likelihood.
-    ULSIFWeighter : A Gaussian-basis ratio fitted by least squares.
-    DiscriminativeWeighter : The ratio from a source-versus-target classifier.
 
     References
     ----------

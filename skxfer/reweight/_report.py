@@ -64,12 +64,15 @@ _ADVICE = {
         "Strong covariate shift: reweighting may help but the weights concentrate on few "
         "source rows, so the fitted model will be noisy. Cap the weights (max_weight), "
         "validate with skxfer.model_selection.ImportanceWeightedScorer, and consider labelling "
-        "some target rows."
+        "some target rows, or aligning the features instead (skxfer.align, e.g. "
+        "make_alignment_pipeline(CORAL(), estimator)) and comparing the two."
     ),
     BARELY_OVERLAP: (
         "Source and target barely overlap; reweighting is unlikely to fix this (weights "
-        "collapse on a few rows). Consider feature-level adaptation (a shared representation) "
-        "or labelling target rows."
+        "collapse on a few rows). Align the features instead: skxfer.align maps the source "
+        "onto the target (CORAL, LinearOTMapping, OTMapping) or both onto a shared subspace "
+        "(SubspaceAlignment, TCA); choose the aligner and its settings without target labels "
+        "with skxfer.model_selection.CircularValidationScorer. Or label some target rows."
     ),
 }
 
@@ -83,6 +86,11 @@ _CONSTANT_STD = 1e-8
 @dataclass(repr=False, eq=False)
 class DomainShiftReport:
     """The result of :func:`domain_shift_report`; print it for a readable summary.
+
+    The verdict weighs the discriminator's AUC, the kernel two-sample test and the effective
+    sample size of the weights; the fields hold that evidence, the most shifted features and
+    what each weighter would keep of the source, so that one sees why reweighting is or is
+    not advised.
 
     Attributes
     ----------

@@ -309,3 +309,11 @@ def test_separating_constant_feature_has_infinite_smd_and_zero_ess():
     assert ks == pytest.approx(1.0)
     assert report.discriminator_ess_fraction == 0.0
     assert report.verdict == "barely overlap"
+
+
+def test_advice_points_to_alignment_when_reweighting_cannot_help():
+    from skxfer.reweight._report import _ADVICE, BARELY_OVERLAP, STRONG_SHIFT
+
+    assert "skxfer.align" in _ADVICE[BARELY_OVERLAP]
+    assert "CircularValidationScorer" in _ADVICE[BARELY_OVERLAP]
+    assert "skxfer.align" in _ADVICE[STRONG_SHIFT]
