@@ -15,6 +15,9 @@ from tests.featurize.conftest import logged_cnn, logged_rows, sentences
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
 
+# another cluster on the machine may hold the scheduler's default HTTP port
+pytestmark = pytest.mark.filterwarnings("ignore:Port .* is already in use:UserWarning")
+
 
 def _images(n=60, seed=0):
     rng = np.random.default_rng(seed)
@@ -89,8 +92,8 @@ def test_a_dask_array_is_featurized_lazily_once_per_row_and_worker(client, tmp_p
     np.testing.assert_allclose(lazy.compute(), expected, rtol=1e-6)
     # each row once (the workers do not see this process's memory)
     assert logged_rows(log) - before == len(X)
-    added = {w: _loads(client)[w] - n for w, n in loads.items()}
-    assert sorted(added.values()) == [1, 1]  # 8 partitions, one network per worker
+    added = [_loads(client)[w] - n for w, n in loads.items()]
+    assert max(added) == 1  # 8 partitions, one network per worker that ran some
 
     # the workers wrote what they computed: featurizing again reads it
     again = fitted.transform(da.from_array(X, chunks=(12, 1, 8, 8))).compute()
@@ -113,6 +116,6 @@ def test_a_dask_dataframe_of_texts_gives_the_in_memory_features(client, tiny_ber
     assert result.index.equals(texts.index)
     np.testing.assert_allclose(result.to_numpy(), expected, rtol=1e-5, atol=1e-6)
     added = [_loads(client)[w] - n for w, n in loads.items()]
-    assert sorted(added) == [1, 1]  # 5 partitions, one network per worker
+    assert max(added) == 1  # 5 partitions, one network per worker that ran some
     with pytest.raises(ValueError, match="one column"):
         fitted.transform(dd.from_pandas(pd.DataFrame({"a": texts, "b": texts}), npartitions=2))
