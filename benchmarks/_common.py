@@ -515,8 +515,9 @@ def fmt_n(n):
 def parse_markdown_tables(markdown):
     """The Markdown tables of a printed report, as ``[{"title", "headers", "rows"}, ...]``.
 
-    A table's title is the short text line just above it (a caption such as "Limits (d = 10):
-    ..."), else the last heading (``#``) or bold line (``**...**``) above it.
+    A table's title is the last heading (``#``) or bold line (``**...**``) above it, followed by
+    the short text line just above the table if there is one (a caption such as "Limits
+    (d = 10): ...").
     """
     tables, heading, caption, lines = [], "", "", markdown.splitlines()
     i = 0
@@ -529,7 +530,8 @@ def parse_markdown_tables(markdown):
             while i < len(lines) and lines[i].strip().startswith("|"):
                 rows.append(_cells(lines[i].strip()))
                 i += 1
-            title = caption if caption and len(caption) <= 100 else heading
+            short = caption if len(caption) <= 120 else ""
+            title = " — ".join(t for t in (heading, short) if t)
             tables.append({"title": title, "headers": headers, "rows": rows})
             caption = ""
             continue
