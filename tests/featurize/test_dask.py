@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
-from skxfer.featurize import PretrainedFeaturizer, _featurizer
+from skxfer.featurize import PretrainedFeaturizer, _featurizer, clear_cache
 from tests.featurize.conftest import logged_cnn, logged_rows, sentences
 
 distributed = pytest.importorskip("distributed")
@@ -119,3 +119,24 @@ def test_a_dask_dataframe_of_texts_gives_the_in_memory_features(client, tiny_ber
     assert max(added) == 1  # 5 partitions, one network per worker that ran some
     with pytest.raises(ValueError, match="one column"):
         fitted.transform(dd.from_pandas(pd.DataFrame({"a": texts, "b": texts}), npartitions=2))
+
+
+@pytest.mark.slow
+def test_a_dask_series_of_image_paths_gives_the_in_memory_features(tmp_path):
+    pytest.importorskip("efficientnet_lite_pytorch")
+    pil = pytest.importorskip("PIL.Image")
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    from sklearn.datasets import load_sample_images
+
+    paths = []
+    for i, photo in enumerate(load_sample_images().images):
+        for j, crop in enumerate((photo[::6, ::6], photo[1::5, ::5])):
+            paths.append(str(tmp_path / f"{i}-{j}.png"))
+            pil.fromarray(crop).save(paths[-1])
+    featurizer = PretrainedFeaturizer("efficientnet_lite0", layer=3).fit(paths[:1])
+    expected = featurizer.transform(paths)
+    # dask's local threads: the partitions share the featurizer of the graph
+    lazy = featurizer.transform(dd.from_pandas(pd.Series(paths), npartitions=2))
+    clear_cache()  # computed again, not read from this process's memory
+    np.testing.assert_allclose(lazy.compute().to_numpy(), expected, rtol=1e-5, atol=1e-6)
