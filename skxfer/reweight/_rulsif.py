@@ -13,6 +13,7 @@ from skxfer.reweight._kernel import (
     gaussian_kernel,
     positive_grid,
     squared_distances,
+    wide_scratch,
 )
 from skxfer.utils._chunks import is_dask_collection, map_rows, take_rows
 from skxfer.utils._threads import single_threaded_blas
@@ -283,7 +284,7 @@ def kernel_ratio(X, centers, bandwidth, coef):
         return map_rows(kernel_ratio, X, centers, bandwidth, coef)
     out = np.empty(len(X))
     step = _block_rows(X.shape[1])
-    scratch = np.empty((min(step, len(X)), X.shape[1]))
+    scratch = wide_scratch(min(step, len(X)), X.shape[1])
     with single_threaded_blas():
         for start in range(0, len(X), step):
             block = slice(start, start + step)
@@ -318,7 +319,7 @@ def _kernel_moments(X, centers, bandwidth, rows=None):
     s = np.zeros(len(centers))
     n = len(X) if rows is None else len(rows)
     step = _block_rows(X.shape[1])
-    scratch = np.empty((min(step, n), X.shape[1]))
+    scratch = wide_scratch(min(step, n), X.shape[1])
     for start in range(0, n, step):
         block = X[start : start + step] if rows is None else X[rows[start : start + step]]
         Phi = gaussian_kernel(block, centers, bandwidth, scratch)
