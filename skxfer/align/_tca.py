@@ -47,8 +47,11 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseAligner):
         values remove the direction of the mean difference altogether.
     n_landmarks : int, default=500
         Rows of the Nystroem approximation.
+    max_samples : int, default=50_000
+        Rows of each domain, drawn at random when there are more, on which the covariance
+        and the mean gap in the feature space are estimated (``transform`` maps every row).
     random_state : int, RandomState instance or None, default=None
-        Seeds the choice of landmarks.
+        Seeds the choice of landmarks and of the rows.
 
     Attributes
     ----------
@@ -102,6 +105,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseAligner):
         "gamma": [Interval(Real, 0, None, closed="neither"), None],
         "mu": [Interval(Real, 0, None, closed="left")],
         "n_landmarks": [Interval(Integral, 1, None, closed="left")],
+        "max_samples": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
     }
 
@@ -115,6 +119,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseAligner):
         gamma=None,
         mu=10.0,
         n_landmarks=500,
+        max_samples=50_000,
         random_state=None,
     ):
         self.n_components = n_components
@@ -122,12 +127,18 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseAligner):
         self.gamma = gamma
         self.mu = mu
         self.n_landmarks = n_landmarks
+        self.max_samples = max_samples
         self.random_state = random_state
 
     def _fit_maps(self, X_source, X_target):
         same = X_target is X_source
+        rng = check_random_state(self.random_state)
+        # The covariance and the mean gap of phi(x) are estimated on at most max_samples
+        # rows of each domain: far more than the landmarks' dimension needs.
+        X_source = _subsample(X_source, self.max_samples, rng)
+        X_target = X_source if same else _subsample(X_target, self.max_samples, rng)
         pooled = X_source if same else np.concatenate([X_source, X_target])
-        self._fit_feature_map(pooled)
+        self._fit_feature_map(pooled, rng)
         width = self.normalization_.shape[1] if self.kernel != "linear" else pooled.shape[1]
         k = min(pooled.shape[1], 50, width) if self.n_components is None else self.n_components
         if k > width:
@@ -159,7 +170,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseAligner):
         self.components_ = vectors[:, ::-1]
         self.n_components_ = self._n_features_out = k
 
-    def _fit_feature_map(self, pooled):
+    def _fit_feature_map(self, pooled, rng):
         self.landmarks_ = self.normalization_ = None
         if self.kernel == "linear":
             return
@@ -168,7 +179,6 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseAligner):
             spread = float(pooled.var(dtype=np.float64))
             gamma = 1.0 / (pooled.shape[1] * spread) if spread > 0 else 1.0
         self.gamma_ = gamma
-        rng = check_random_state(self.random_state)
         m = min(self.n_landmarks, len(pooled))
         index = np.sort(rng.choice(len(pooled), m, replace=False))
         self.landmarks_ = np.asarray(pooled[index], dtype=np.float64)
@@ -196,6 +206,12 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseAligner):
         for start, block in _blocks(X):
             out[start : start + len(block)] = self._features(block) @ projection - offset
         return out
+
+
+def _subsample(X, n, rng):
+    if len(X) <= n:
+        return X
+    return X[np.sort(rng.choice(len(X), n, replace=False))]
 
 
 def _blocks(X, rows=8192):

@@ -110,3 +110,16 @@ def test_ot_mapping_names_the_extra_when_pot_is_missing(monkeypatch):
     X, _, sd = pack(Xs, None, Xt)
     with pytest.raises(ImportError, match=r"skxfer\[align\]"):
         OTMapping().fit(X, sample_domain=sd)
+
+
+def test_tca_estimates_its_statistics_on_a_sample_of_large_domains():
+    Xs, Xt = _domains(n_source=3000, n_target=3000)
+    X, _, sd = pack(Xs, None, Xt)
+    full = TCA(2, n_landmarks=50, random_state=0).fit(X, sample_domain=sd)
+    sampled = TCA(2, n_landmarks=50, max_samples=1000, random_state=0).fit(X, sample_domain=sd)
+    assert sampled.transform(X).shape == (6000, 2)
+    # the mean gap still shrinks against kernel PCA on the same sample
+    pca = TCA(2, n_landmarks=50, max_samples=1000, mu=0.0, random_state=0)
+    gap = _gap(sampled.transform(X), 3000)
+    assert gap < 0.2 * _gap(pca.fit(X, sample_domain=sd).transform(X), 3000)
+    assert np.isfinite(full.transform(X)).all()
