@@ -107,7 +107,10 @@ def versions():
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for dist in ("skxfer", "adapt", "skada", "scikit-learn", "numpy", "scipy", "tensorflow"):
+    for dist in (
+        *("skxfer", "adapt", "skada", "scikit-learn", "numpy", "scipy", "tensorflow"),
+        *("torch", "transformers", "xgboost", "xgboost-cpu", "catboost", "lightgbm", "pandas"),
+    ):
         try:
             out[dist] = version(dist)
         except PackageNotFoundError:
@@ -509,14 +512,87 @@ def fmt_n(n):
     return str(n)
 
 
+def parse_markdown_tables(markdown):
+    """The Markdown tables of a printed report, as ``[{"title", "headers", "rows"}, ...]``.
+
+    A table's title is the last heading (``#``) or bold line (``**...**``) above it, followed by
+    the short text line just above the table if there is one (a caption such as "Limits
+    (d = 10): ...").
+    """
+    tables, heading, caption, lines = [], "", "", markdown.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i].strip()
+        if line.startswith("|") and i + 1 < len(lines) and _is_separator(lines[i + 1]):
+            headers = _cells(line)
+            rows = []
+            i += 2
+            while i < len(lines) and lines[i].strip().startswith("|"):
+                rows.append(_cells(lines[i].strip()))
+                i += 1
+            short = caption if len(caption) <= 120 else ""
+            title = " — ".join(t for t in (heading, short) if t)
+            tables.append({"title": title, "headers": headers, "rows": rows})
+            caption = ""
+            continue
+        if line.startswith("#"):
+            heading, caption = line.lstrip("#").strip(), ""
+        elif line.startswith("**") and line.endswith("**") and len(line) > 4:
+            heading, caption = line.strip("*").strip(), ""
+        elif line:
+            caption = line
+        i += 1
+    return tables
+
+
+def _is_separator(line):
+    line = line.strip()
+    return line.startswith("|") and set(line) <= set("|:- ")
+
+
+def _cells(line):
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def _relative_paths(obj):
+    """``obj`` with this checkout's absolute paths made relative to the repository root (a
+    results file is read on other machines)."""
+    if isinstance(obj, dict):
+        return {k: _relative_paths(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_relative_paths(v) for v in obj]
+    if isinstance(obj, str):
+        return obj.replace(f"{REPO_DIR}/", "").replace(f"{REPO_DIR.parent}/", "../")
+    return obj
+
+
 def save_results(name, payload, markdown):
-    """Write ``results/<name>-<stamp>.json`` and ``.md`` (git-ignored) and a ``-latest`` copy."""
+    """Write the tracked ``results/<name>.json``: the latest run of a benchmark script.
+
+    ``payload`` is a JSON-able dict with the raw ``rows`` (or the script's own raw records) and
+    the ``arguments``; what is missing of ``machine``, ``versions``, ``date`` and ``load`` is
+    filled in here. ``tables`` (``[{"title", "headers", "rows"}, ...]``, cells formatted as the
+    README shows them) are read from the printed ``markdown`` report when the payload has none.
+    ``benchmarks/report.py`` renders them into ``benchmarks/README.md``.
+    Returns the path written.
+    """
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    paths = []
-    for suffix in (stamp, "latest"):
-        json_path = RESULTS_DIR / f"{name}-{suffix}.json"
-        json_path.write_text(json.dumps(payload, indent=1, default=_jsonable))
-        (RESULTS_DIR / f"{name}-{suffix}.md").write_text(markdown + "\n")
-        paths.append(json_path)
-    return paths[0]
+    payload = dict(payload)
+    machine = payload.get("machine") or payload.get("info") or machine_info()
+    payload["machine"] = machine
+    payload.setdefault("versions", machine.get("versions") or versions())
+    payload.setdefault("date", machine.get("date"))
+    payload.setdefault("load", {"start": machine.get("load"), "end": os.getloadavg()})
+    if "arguments" not in payload:
+        payload["arguments"] = payload.get("args", {"argv": sys.argv[1:]})
+    payload.setdefault(
+        "command", " ".join(["python", f"benchmarks/{Path(sys.argv[0]).name}", *sys.argv[1:]])
+    )
+    if "tables" not in payload:
+        payload["tables"] = parse_markdown_tables(markdown)
+    # the script's own notes around its tables (the command, the machine, goals in words)
+    payload.setdefault("report", markdown)
+    payload = _relative_paths(json.loads(json.dumps(payload, default=_jsonable)))
+    path = RESULTS_DIR / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=1) + "\n")
+    return path

@@ -16,7 +16,6 @@ over several random 80% subsamples of both domains and two base classifiers (``S
 ``LogisticRegression()``).
 """
 
-import csv
 import itertools
 import os
 import time
@@ -84,15 +83,9 @@ def _one_blas_thread():
 
 
 def save(name, args, rows, report, elapsed):
-    """JSON and Markdown via ``save_results``, plus the rows as CSV."""
+    """The run's rows, arguments and tables via ``save_results``."""
     payload = {"args": vars(args), "machine": machine_info(), "rows": rows, "seconds": elapsed}
-    path = save_results(name, payload, report)
-    for suffix in (path.stem.removeprefix(name + "-"), "latest"):
-        with open(RESULTS_DIR / f"{name}-{suffix}.csv", "w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-    return path
+    return save_results(name, payload, report)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -220,9 +213,9 @@ def ratio_study(args):
     report = render_ratio(args, rows, elapsed)
     print(report, flush=True)
     if not args.no_save:
-        name = "reweight_ratio" + ("-quick" if args.quick else "") + args.tag
+        name = "reweight_ratio" + args.tag
         path = save(name, args, rows, report, elapsed)
-        print(f"\nresults written to {path.relative_to(RESULTS_DIR.parents[1])} (and .csv)")
+        print(f"\nresults written to {path.relative_to(RESULTS_DIR.parents[1])}")
 
 
 def _mean(rows, setting, method, **where):
@@ -446,9 +439,9 @@ def discriminator_study(args):
     report = render_discriminator(args, rows, elapsed)
     print(report, flush=True)
     if not args.no_save:
-        name = "reweight_discriminator" + ("-quick" if args.quick else "") + args.tag
+        name = "reweight_discriminator" + args.tag
         path = save(name, args, rows, report, elapsed)
-        print(f"\nresults written to {path.relative_to(RESULTS_DIR.parents[1])} (and .csv)")
+        print(f"\nresults written to {path.relative_to(RESULTS_DIR.parents[1])}")
 
 
 def _accuracies(rows, family, base, method):

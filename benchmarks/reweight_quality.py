@@ -412,7 +412,7 @@ def main(argv=None):
             ],
             "elapsed_seconds": elapsed,
         }
-        path = save_results("reweight_quality" + ("-quick" if args.quick else ""), payload, report)
+        path = save_results("reweight_quality", payload, report)
         print(f"\nresults written to {path.relative_to(SCRIPT.parents[1])}")
 
 
@@ -609,7 +609,7 @@ def render(args, info, status, pairs, columns, results, elapsed):
             rep_rows.append([FAMILIES[f][0], text])
         out.append(markdown_table(["family", "verdict (number of pairs)"], rep_rows, "ll"))
 
-    out.append("\n## Goals (issue 2)\n")
+    out.append("\n## Goals\n")
     out.append(
         markdown_table(
             ["goal", "measured", "verdict"], goals(results, cols, families, pairs), "llc"

@@ -13,7 +13,7 @@ shift with a known density ratio), for every method and library, in a fresh subp
 A run that passes ``--timeout`` (skxfer) or ``--peer-timeout`` (peers) is stopped and shown as
 ``timeout (>T s)``; one that passes ``--mem-cap`` GiB above its baseline is stopped and shown as
 ``needs > C GiB``; a library/method is not retried at a larger n after that. The goals of
-issue 2 are checked at the end (PASS/FAIL per line), and the import time of skxfer.
+the project are checked at the end (PASS/FAIL per line), and the import time of skxfer.
 
 Run from the repository root with the benchmark environment (ADAPT, skada, psutil)::
 
@@ -184,7 +184,7 @@ def main(argv=None):
             "import_seconds": import_s,
             "elapsed_seconds": elapsed,
         }
-        path = save_results("reweight_speed" + ("-quick" if args.quick else ""), payload, report)
+        path = save_results("reweight_speed", payload, report)
         print(f"\nresults written to {path.relative_to(SCRIPT.parents[1])}")
 
 
@@ -408,7 +408,7 @@ def render(args, info, status, libs, results, import_s, elapsed):
         )
         out.append(markdown_table(["method"] + [LIB_LABELS[lib] for lib in libs], sp_rows))
 
-    out.append("\n## Goals (issue 2)\n")
+    out.append("\n## Goals\n")
     goal_rows = goals(args, results, peers, import_s)
     out.append(markdown_table(["goal", "measured", "verdict"], goal_rows, "llc"))
     if import_s is not None:

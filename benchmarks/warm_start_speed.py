@@ -20,7 +20,7 @@ machine two best-of-9 timings of the very same native call differ by up to about
 the native call it makes (``xgb.train``, ``CatBoostClassifier.fit``), as a fraction of the
 time inside, median over the fits. Both parts come from the same fit.
 
-Goal (issue 3): with 1M source rows and 1k target rows, the target-side fit takes time
+Goal: with 1M source rows and 1k target rows, the target-side fit takes time
 proportional to the target rows (under 5 s here) and the wrapper's overhead over the native
 calls is under 10% (read on the wrapper's own time).
 

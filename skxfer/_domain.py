@@ -39,6 +39,10 @@ __all__ = [
 def pack(X_source, y_source, X_target, y_target=None):
     """Stack source and target rows into ``X, y, sample_domain``.
 
+    Every skxfer estimator takes one ``X`` with a ``sample_domain`` that tells source rows
+    from target rows, and one ``y`` whose unlabelled target rows carry the mask value; this
+    builds the three from the two separate parts.
+
     Parameters
     ----------
     X_source : array-like or DataFrame of shape (n_source, ...)
@@ -92,6 +96,9 @@ def pack(X_source, y_source, X_target, y_target=None):
 
 def unpack(X, y=None, sample_domain=None):
     """Split stacked rows back into source and target parts.
+
+    The rows keep their order within each part, so ``pack`` then ``unpack`` gives back the
+    parts that were packed (with masked labels where the target was unlabelled).
 
     Parameters
     ----------
@@ -364,6 +371,20 @@ def is_masked(y):
 
     NaN for float labels, -1 for integer labels, ``None`` or NaN for object labels; other
     dtypes (strings, booleans) have no mask value.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Labels, possibly masked.
+
+    Returns
+    -------
+    masked : ndarray of bool of shape (n_samples,)
+        True on the unlabelled rows.
+
+    See Also
+    --------
+    mask_value : The value that marks an unlabelled row.
     """
     y = np.asarray(y)
     if y.dtype.kind == "f":
@@ -378,7 +399,25 @@ def is_masked(y):
 
 
 def mask_value(y):
-    """The value that marks an unlabelled row for labels like ``y``."""
+    """Return the value that marks an unlabelled row for labels like ``y``.
+
+    It depends on the dtype of ``y`` only: NaN for floats, -1 for integers, ``None`` for
+    anything else (object, strings, booleans).
+
+    Parameters
+    ----------
+    y : array-like of shape (n_samples,)
+        Labels whose dtype decides the mask value.
+
+    Returns
+    -------
+    value : float, int or None
+        ``nan``, ``-1`` or ``None``.
+
+    See Also
+    --------
+    is_masked : Where labels carry the mask value.
+    """
     kind = np.asarray(y).dtype.kind
     if kind == "f":
         return np.nan

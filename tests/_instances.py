@@ -22,6 +22,10 @@ CONSTRUCTOR_ARGS = {
     "ImportanceWeightedClassifier": {"estimator": LogisticRegression()},
     "ImportanceWeightedRegressor": {"estimator": Ridge()},
     "PooledTransfer": {"estimator": LogisticRegression()},
+    "TransferOrTarget": {
+        "transfer": TransferLogisticRegression(),
+        "target": LogisticRegression(),
+    },
     # the defaults do ~2,500 base fits; fewer keep the common checks quick
     "TwoStageTrAdaBoostRegressor": {"n_steps": 4, "n_estimators": 10},
     # a small source model and few added trees keep the ~60 CatBoost fits of the checks quick

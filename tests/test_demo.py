@@ -23,6 +23,7 @@ DEMO_METHODS = tuple(
         "reweighted",
         "transfer logistic",
         "xgb warm start",
+        "guarded",
     )
     if HAS_XGBOOST or "xgb" not in m  # without xgboost the XGBoost rows are left out
 )
@@ -72,6 +73,13 @@ def check_report(text, methods, low, high):
     agrees with the numbers. Returns the parsed blocks."""
     blocks = parse_report(text)
     assert blocks, text
+    # the guard says what it kept at every size, once per seed
+    guard_lines = re.findall(r"guard kept \(seeds of (\d+)\): (.*)\.", text)
+    assert len(guard_lines) == len(blocks), text
+    for seeds, cells in guard_lines:
+        for cell in cells.split("; "):
+            counts = re.findall(r"(?:transfer|target only|blend) (\d+)", cell)
+            assert sum(map(int, counts)) == int(seeds), cell
     for target, block in blocks.items():
         assert set(block["rows"]) == set(methods), (target, block["rows"].keys())
         for i, n in enumerate(block["sizes"]):
@@ -99,6 +107,7 @@ def check_report(text, methods, low, high):
     return blocks
 
 
+@pytest.mark.slow
 @needs_demo
 def test_demo_compares_every_strategy_and_saves_the_learning_curves(tmp_path):
     plot = tmp_path / "curves.png"
@@ -131,6 +140,7 @@ def test_demo_compares_every_strategy_and_saves_the_learning_curves(tmp_path):
         assert "demo:" not in out.stdout
 
 
+@pytest.mark.slow
 @needs_demo
 def test_demo_without_target_labels_compares_the_weighters(tmp_path):
     out = run_skxfer("demo", "--unlabelled", "--targets", "Hungary", "--no-progress", cwd=tmp_path)

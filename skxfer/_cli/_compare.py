@@ -147,6 +147,10 @@ class Comparison:
     def mean(self, target, method):
         return self.curve.mean(method, self._domain(target))
 
+    def decision_counts(self, target, method):
+        """``[{decision: seeds}]`` per size of a method that decides (the guard)."""
+        return self.curve.decision_counts(method, self._domain(target))
+
     def counts(self, target):
         """``(labelled rows, unlabelled rows, test rows per seed)`` of the named target."""
         domain = self._domain(target)

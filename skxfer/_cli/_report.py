@@ -88,7 +88,21 @@ def _target_block(result, target):
     for n, (outcome, winner, best_t, best_b, diff, tol) in zip(sizes, verdicts):
         words = _words(outcome, best_t, best_b, diff, tol)
         lines += _wrap([f"  n={n}: winner {winner}; {words}"])
+    lines += _wrap(_guard_lines(result, target))
     return lines, verdicts
+
+
+def _guard_lines(result, target):
+    """What the guard kept at each size, over the seeds (transfer, target only, a blend)."""
+    if "guarded" not in result.methods:
+        return []
+    words = {"transfer": "transfer", "target": "target only", "blend": "blend"}
+    cells = []
+    for n, counts in zip(result.sizes, result.decision_counts(target, "guarded")):
+        said = ", ".join(f"{words.get(d, d)} {k}" for d, k in counts.items())
+        cells.append(f"n={n}: {said}")
+    seeds = len(result.seeds)
+    return [f"  guard kept (seeds of {seeds}): " + "; ".join(cells) + "."]
 
 
 def _majority(result, target):

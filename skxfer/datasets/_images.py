@@ -12,7 +12,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".
 
 
 def load_image_folder(path, *, load=False, extensions=IMAGE_EXTENSIONS):
-    """Images and labels from a folder with one subfolder per class.
+    """Load the images and labels of a folder with one subfolder per class.
 
     The layout that Keras' ``flow_from_directory`` and torchvision's ``ImageFolder`` read::
 

@@ -2,6 +2,7 @@
 
 import copy
 import os
+import threading
 import warnings
 from collections import OrderedDict
 from contextlib import nullcontext
@@ -18,7 +19,15 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
-from skxfer.featurize._cache import CACHE_FORMAT, LAYOUTS, ActivationCache, CacheWarning, digest
+from skxfer.featurize._cache import (
+    CACHE_FORMAT,
+    LAYOUTS,
+    ActivationCache,
+    CacheWarning,
+    digest,
+    shared_folder,
+)
+from skxfer.featurize._dask import is_dask_collection, transform_collection
 from skxfer.featurize._encoders import Encoder, check_range
 from skxfer.utils import import_optional
 from skxfer.utils._threads import torch_threads
@@ -27,6 +36,11 @@ from skxfer.utils._threads import torch_threads
 # load each model once. A model given as a torch module is copied per fit instead.
 _LOADED = OrderedDict()
 _MAX_LOADED = 2
+
+# Featurizers of this process that loaded (or copied) their network: a dask worker should
+# count one per featurizer it was sent, not one per partition.
+ENCODER_LOADS = [0]
+_ENCODER_LOCK = threading.RLock()
 
 
 class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -99,7 +113,10 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     cache_dir : str or path-like, default=None
         Also keep them on disk here, across processes. A folder that cannot be written
         (read-only, full, a file in its place) costs a
-        :class:`~skxfer.featurize.CacheWarning`, not the fit.
+        :class:`~skxfer.featurize.CacheWarning`, not the fit. ``None``: the featurizer
+        reads the machine's shared folder, and its copies sent to other processes (the
+        workers of a parallel search, dask workers) write there, so a parallel grid still
+        runs each row through the frozen network about once (see Notes).
     dtype : {"float32", "bfloat16"}, default=None
         Precision of the frozen pass; ``None`` is float32. ``"bfloat16"`` is about twice as
         fast where the hardware computes in bfloat16 (x86 CPUs with the ``avx512_bf16`` or
@@ -186,6 +203,33 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     whose value cannot be read, a TorchScript module, forward hooks registered for every
     module, or a forward hook that changes a block's output. Values read from ``cache_dir``
     whose shape or dtype differ from what the network produces are recomputed.
+
+    Scale-out. Processes do not share memory, so the workers of ``GridSearchCV(...,
+    n_jobs=2)`` (joblib's loky backend, or ``joblib.parallel_backend("dask")``) would each
+    run the frozen network again. Instead an unfitted featurizer that is pickled, as a
+    search or cross-validation sends it to its workers, takes the shared folder along
+    (``SKXFER_CACHE_DIR`` when set, else ``skxfer-activations-<user id>`` in the temporary
+    directory, created on first use, readable by its owner only): the workers write each
+    pass there as one file, and before computing rows a worker takes a lock on the encoder
+    (a file lock) and looks again, so the second worker finds what the first computed. The
+    parent reads the folder for the refit. Threads (the threading backend) share the
+    process's memory and wait on the same lock. So the grid costs about one forward pass
+    with any joblib backend on one machine. On a cluster whose machines share no disk, each
+    machine runs the rows its workers meet (about one pass per machine); pass a
+    ``cache_dir`` on a shared file system to share them across machines. The folder is not
+    pruned: delete it to reclaim the space (its files are only read again for the same
+    network, preprocessing and rows).
+
+    ``transform`` of a dask Array (texts or image paths in one dimension, or arrays) or of a
+    dask DataFrame or Series (one column of texts or image paths) returns a lazy collection
+    of the same kind with the same partitions. The fitted featurizer enters the task graph
+    once: each worker receives it once and loads the network once, whatever the number of
+    partitions, and writes what it computes to the shared folder. Its progress is dask's:
+    ``dask.diagnostics.ProgressBar`` on the local schedulers, ``distributed.progress``
+    with a cluster. ``dask_ml.wrappers.ParallelPostFit`` also works (each partition is an
+    in-memory ``transform``) but ships the estimator with every partition, so a
+    ``torch.nn.Module`` model is rebuilt per partition; it is the wrapper to use for a lazy
+    ``predict`` of a whole pipeline.
 
     Examples
     --------
@@ -310,6 +354,7 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         Returns
         -------
         features : ndarray of shape (n_samples, n_features_out)
+            The pooled output of block ``layer_`` for every row of ``X``.
         """
         return self._fit(X, y)
 
@@ -345,21 +390,33 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         return features
 
     def transform(self, X):
-        """Features of ``X``: the pooled output of block ``layer_``.
+        """Compute the features of ``X``: the pooled output of block ``layer_``.
 
         Parameters
         ----------
-        X : list, array or pandas Series
-            Inputs, as for ``fit``.
+        X : list, array, pandas Series, dask Array, DataFrame or Series
+            Inputs, as for ``fit``; a dask collection is featurized lazily, partition by
+            partition (see Notes).
 
         Returns
         -------
         features : ndarray of shape (n_samples, n_features_out), float32
+            The features; a dask Array of them for a dask Array, a dask DataFrame (one
+            column per feature, the index of ``X``) for a dask DataFrame or Series.
         """
         check_is_fitted(self, "n_blocks_")
+        if is_dask_collection(X):
+            return transform_collection(self, X)
         encoder = self._encoder()
         items = self._items(encoder, X, reset=False)
         return self._features(encoder, items, self._cache_for(encoder))
+
+    def _transform_part(self, X):
+        """Features of one partition of a dask collection, on a worker: the partitions are
+        disjoint, so they compute side by side without waiting on the encoder's lock."""
+        encoder = self._encoder()
+        items = self._items(encoder, X, reset=False)
+        return self._features(encoder, items, self._cache_for(encoder, coordinate=False))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -372,6 +429,10 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         # on the CPU so the pickle loads on a machine without the training device.
         state = self.__dict__.copy()
         state.pop("_loaded_encoder", None)
+        if self.cache and self.cache_dir is None and "n_blocks_" not in state:
+            # an unfitted copy is what a search or cross-validation sends to its workers:
+            # they share a folder, so that the grid still costs about one forward pass
+            state.setdefault("_shared_cache_dir", shared_folder())
         if state.get("tuned_blocks_") is not None:
             state["tuned_blocks_"] = [copy.deepcopy(b).cpu() for b in state["tuned_blocks_"]]
         return state
@@ -385,8 +446,14 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     def _encoder(self):
         encoder = self.__dict__.get("_loaded_encoder")
         if encoder is None:
-            encoder = _load_encoder(self)
-            self._loaded_encoder = encoder
+            # the partitions of a dask collection share one featurizer per worker, and a
+            # worker may run several at once: one of them loads the network
+            with _ENCODER_LOCK:
+                encoder = self.__dict__.get("_loaded_encoder")
+                if encoder is None:
+                    encoder = _load_encoder(self)
+                    ENCODER_LOADS[0] += 1
+                    self._loaded_encoder = encoder
         return encoder
 
     def _items(self, encoder, X, *, reset):
@@ -507,9 +574,16 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         keys = [digest(prefix, k) for k in row_keys]
         found, from_disk = cache.lookup(keys)
         missing = [i for i, v in enumerate(found) if v is None]
-        if from_disk and not missing and not LAYOUTS.known(prefix):
-            missing = from_disk[:1]
-        self._fill(encoder, items, row_keys, cache, what, found, missing)
+        with cache.computing() if missing else nullcontext():
+            if missing:  # another thread or process may have computed them meanwhile
+                again, again_from_disk = cache.lookup([keys[i] for i in missing])
+                for i, value in zip(missing, again):
+                    found[i] = value
+                from_disk += [missing[j] for j in again_from_disk]
+                missing = [i for i in missing if found[i] is None]
+            if from_disk and not missing and not LAYOUTS.known(prefix):
+                missing = from_disk[:1]
+            self._fill(encoder, items, row_keys, cache, what, found, missing)
         computed = set(missing)
         exact = what.startswith("pooled")
         read = [i for i in from_disk if i not in computed]
@@ -517,7 +591,7 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         if bad:
             first = np.asarray(found[bad[0]])
             warnings.warn(
-                f"{len(bad)} value(s) in cache_dir={os.fspath(self.cache_dir)!r} are not what "
+                f"{len(bad)} value(s) in cache_dir={cache.folder!r} are not what "
                 f"the encoder produces for {what} (e.g. {first.dtype}, shape {first.shape}; "
                 f"expected {LAYOUTS.describe(prefix)}); recomputing them.",
                 CacheWarning,
@@ -530,13 +604,22 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 cache.admit(keys[i], found[i])
         return found
 
-    def _cache_for(self, encoder):
+    def _cache_for(self, encoder, *, coordinate=True):
         """The activation cache of one fit or transform (it warns once when ``cache_dir``
         cannot be written), or None when it is off (``cache=False``, or an encoder whose
-        computation cannot be identified reliably)."""
+        computation cannot be identified reliably).
+
+        Its folder is ``cache_dir``; else the shared folder, written to by a copy that was
+        sent to another process (see ``__getstate__``) and read by all."""
         if not self.cache or encoder.fingerprint is None:
             return None
-        return ActivationCache(self.cache_dir)
+        group = self._key(encoder, "segments")
+        if self.cache_dir is not None:
+            return ActivationCache(self.cache_dir, group, coordinate=coordinate)
+        shared = self.__dict__.get("_shared_cache_dir")
+        return ActivationCache(
+            shared or shared_folder(), group, writable=shared is not None, coordinate=coordinate
+        )
 
     def _fill(self, encoder, items, row_keys, cache, what, found, positions):
         if positions:
@@ -592,6 +675,8 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                         keep(state_name, positions, rows)
                 progress.update(len(positions))
         progress.close()
+        if cache is not None:
+            cache.flush()
         return result
 
     def _stop_caching(self, encoder):

@@ -21,8 +21,11 @@ import platform
 
 
 class PrecisionWarning(UserWarning):
-    """The precision asked for (``dtype="bfloat16"``) is likely slower than float32 on the
-    device in use, which has no bfloat16 arithmetic; the features are computed as asked."""
+    """Warn that the precision asked for is likely slower than float32 on this device.
+
+    Emitted for ``dtype="bfloat16"`` on a device without bfloat16 arithmetic; the features
+    are computed as asked.
+    """
 
 
 def bfloat16_support(device):

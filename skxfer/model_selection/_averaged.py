@@ -3,17 +3,21 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn import get_config
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, _fit_context, clone, is_classifier
-from sklearn.metrics import accuracy_score, log_loss, make_scorer, r2_score
+from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import GridSearchCV, ParameterGrid
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.validation import has_fit_parameter, validate_data
+from sklearn.utils.validation import validate_data
 
 from skxfer._domain import domain_masks, is_masked
-from skxfer.model_selection._split import TargetKFold
+from skxfer.model_selection._search import (
+    check_fit_params,
+    domain_cv,
+    log_loss_scorer,
+    split_groups,
+)
 from skxfer.utils._meta import InnerTagsMixin
-from skxfer.utils._scoring import labelled_part
+from skxfer.utils._scoring import labelled_part, score_docstring
 from skxfer.utils._validation import check_fitted_rows
 
 
@@ -215,29 +219,19 @@ class AveragedSearchCV(InnerTagsMixin, MetaEstimatorMixin, BaseEstimator):
         if self.anchor_n_se is not None:
             _check_in_grid(anchors, self.param_grid)
         validate_data(self, X, reset=True, skip_check_array=True)
-        params = {}
-        if sample_weight is not None:
-            params["sample_weight"] = sample_weight
-        if sample_domain is not None:
-            if not has_fit_parameter(self.estimator, "sample_domain"):
-                raise TypeError(
-                    f"sample_domain was given, but {type(self.estimator).__name__}.fit does not "
-                    "take it, so it would fit on the source and target rows alike. Search a "
-                    "transfer estimator (skxfer.warm_start, skxfer.reweight, PooledTransfer), "
-                    "or fit on the target rows without sample_domain."
-                )
-            params["sample_domain"] = sample_domain
-        cv = self.cv
-        if sample_domain is not None and (cv is None or isinstance(cv, Integral)):
-            cv = TargetKFold(5 if cv is None else cv)
+        params = check_fit_params(
+            self.estimator,
+            type(self).__name__,
+            sample_weight=sample_weight,
+            sample_domain=sample_domain,
+        )
+        cv = domain_cv(self.cv, sample_domain)
         # Bad input fails here, with the estimator's own message, rather than as a warning
         # per failed fold; the fit is kept if this candidate joins the average.
         first = clone(self.estimator).set_params(**_first_params(self.param_grid))
         first.fit(X, y, **params)
         search_params = dict(params)
-        if groups is None and _reads_sample_domain(cv):
-            # the skxfer splitters read sample_domain as groups when routing is off
-            groups = None if get_config()["enable_metadata_routing"] else sample_domain
+        groups = split_groups(cv, groups, sample_domain)
         if groups is not None:
             search_params["groups"] = groups
         search = GridSearchCV(
@@ -324,6 +318,7 @@ class AveragedSearchCV(InnerTagsMixin, MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Weighted average of the members' probabilities, in the order of ``classes_``.
         """
         if not is_classifier(self.estimator):
             raise AttributeError("predict_proba is only available for classifiers.")
@@ -341,32 +336,26 @@ class AveragedSearchCV(InnerTagsMixin, MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            Logarithm of ``predict_proba`` (``-inf`` where it is 0).
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
+    @score_docstring
     def score(self, X, y, sample_weight=None, sample_domain=None):
-        """Accuracy for a classifier, R² for a regressor, on the labelled rows.
+        """Score the labelled rows: accuracy for a classifier, R² for a regressor.
 
-        Rows whose label is the unlabelled mark (NaN or None; -1 for integer labels unless
-        -1 is one of ``classes_``) are left out rather than counted as errors, so a score of
-        packed data (:func:`skxfer.pack`) is the score of its labelled rows. When no row is
-        labelled a ValueError is raised.
+        %(labelled_rows)s
 
         Parameters
         ----------
         X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
             Test rows.
-        y : array-like of shape (n_samples,)
-            True targets, possibly masked.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the test rows.
-        sample_domain : array-like of shape (n_samples,), default=None
-            When given, only the labelled target rows (``sample_domain <= -1``) are scored.
+        %(score_parameters)s
 
         Returns
         -------
-        score : float
+        %(score_returns)s
         """
         X, y, sample_weight = labelled_part(self, X, y, sample_weight, sample_domain)
         metric = accuracy_score if is_classifier(self.estimator) else r2_score
@@ -379,12 +368,7 @@ class AveragedSearchCV(InnerTagsMixin, MetaEstimatorMixin, BaseEstimator):
             return self.scoring
         y = np.asarray(y)
         labels = y[~is_masked(y)] if sample_domain is not None else y
-        return make_scorer(
-            log_loss,
-            greater_is_better=False,
-            response_method="predict_proba",
-            labels=np.unique(labels),
-        )
+        return log_loss_scorer(np.unique(labels))
 
     def _anchor_share(self, few):
         """The anchors' total weight, or None for equal weights (``few``: whether a class
@@ -477,15 +461,6 @@ def _check_in_grid(anchors, param_grid):
 def _first_params(param_grid):
     """The first setting GridSearchCV will try."""
     return next(iter(ParameterGrid(param_grid)))
-
-
-def _reads_sample_domain(cv):
-    split = getattr(cv, "split", None)
-    if split is None:
-        return False
-    import inspect
-
-    return "sample_domain" in inspect.signature(split).parameters
 
 
 def _same(a, b):

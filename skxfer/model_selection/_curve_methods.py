@@ -2,9 +2,10 @@
 
 Two baselines that never see a target label (the logistic regression or ridge and the
 XGBoost model fitted on the source alone), one that never sees a source row (the same linear
-model on the target labels alone), and four transfer methods: pooling, reweighting, a linear
-model pulled toward the source, and an XGBoost warm start. Every setting a method chooses
-is chosen by 3-fold cross-validation on the training labels of the target only.
+model on the target labels alone), four transfer methods (pooling, reweighting, a linear
+model pulled toward the source, and an XGBoost warm start) and the linear transfer model
+guarded against negative transfer by the target-only one. Every setting a method chooses
+is chosen by cross-validation on the training labels of the target only.
 
 A method is a :class:`CurveMethod`: a function ``fit(X, y, sample_domain, train,
 random_state)`` that returns a fitted model. ``X, y, sample_domain`` are the source rows and
@@ -19,7 +20,7 @@ from functools import partial
 
 import numpy as np
 from sklearn import config_context
-from sklearn.base import clone
+from sklearn.base import BaseEstimator, clone
 from sklearn.dummy import DummyClassifier, DummyRegressor
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression, Ridge
@@ -72,6 +73,7 @@ def default_methods(X_source, y_source, *, classification, fast):
         "reweighted": CurveMethod(partial(_quiet, fits.reweighted)),
         linear: CurveMethod(partial(_quiet, fits.transfer_linear)),
         "xgb warm start": None,
+        "guarded": CurveMethod(partial(_quiet, fits.guarded)),
     }
     notes = []
     if "source only (xgb)" in sources:
@@ -127,26 +129,16 @@ class _DefaultFits:
         self.scoring = _scoring(classification, classes)
 
     def target_only(self, X, y, sample_domain, train, seed):
-        X_train, y_train = X[train], y[train]
-        if self.classification:
-            if len(np.unique(y_train)) < 2:
-                return DummyClassifier(strategy="most_frequent").fit(X_train, y_train)
-            grid = {"C": [0.01, 0.1, 1.0, 10.0]}
-            model = LogisticRegression(max_iter=2000)
-            _, counts = np.unique(y_train, return_counts=True)
-            splitter = StratifiedKFold if counts.min() >= FOLDS else KFold
-        else:
-            if len(y_train) < FOLDS:
-                return DummyRegressor().fit(X_train, y_train)
-            grid = {"alpha": [0.1, 1.0, 10.0, 100.0]}
-            model = Ridge()
-            splitter = KFold
-        cv = splitter(FOLDS, shuffle=True, random_state=seed)
-        search = GridSearchCV(model, grid, cv=cv, scoring=self.scoring)
-        try:
-            return search.fit(X_train, y_train)
-        except ValueError:
-            return model.fit(X_train, y_train)
+        return _TargetOnly(self.classification, self.scoring, seed).fit(X[train], y[train])
+
+    def guarded(self, X, y, sample_domain, train, seed):
+        from skxfer.model_selection._guard import TransferOrTarget
+
+        guard = TransferOrTarget(
+            self._transfer_linear_estimator(recalibrate=None),
+            _TargetOnly(self.classification, self.scoring, seed),
+        )
+        return guard.fit(X, y, sample_domain=sample_domain)
 
     def pooled(self, X, y, sample_domain, train, seed):
         from skxfer.warm_start import PooledTransfer
@@ -166,26 +158,31 @@ class _DefaultFits:
         return self._search(model, {"target_weight": [1.0, 10.0]}, X, y, sample_domain, seed)
 
     def transfer_linear(self, X, y, sample_domain, train, seed):
-        from skxfer.warm_start import TransferLogisticRegression, TransferRidge
-
-        source = FrozenEstimator(self.sources["source only"])
         if not self.classification:
-            return TransferRidge(source, alpha="auto").fit(X, y, sample_domain=sample_domain)
+            return self._transfer_linear_estimator().fit(X, y, sample_domain=sample_domain)
         # With and without a first fitted offset ("bias": a shifted base rate is the
         # commonest change between domains); each picks alpha by its own 3-fold CV on the
         # target labels (the same folds), and the lower CV log-loss wins.
         fits = [
-            TransferLogisticRegression(
-                source,
-                alpha="auto",
-                alphas=np.logspace(-2, 3, 6 if self.fast else 11),
-                cv=FOLDS,
-                recalibrate=recalibrate,
-                tol=1e-6,
-            ).fit(X, y, sample_domain=sample_domain)
+            self._transfer_linear_estimator(recalibrate).fit(X, y, sample_domain=sample_domain)
             for recalibrate in (None, "bias")
         ]
         return min(fits, key=lambda model: np.min(model.cv_loss_))
+
+    def _transfer_linear_estimator(self, recalibrate=None):
+        from skxfer.warm_start import TransferLogisticRegression, TransferRidge
+
+        source = FrozenEstimator(self.sources["source only"])
+        if not self.classification:
+            return TransferRidge(source, alpha="auto")
+        return TransferLogisticRegression(
+            source,
+            alpha="auto",
+            alphas=np.logspace(-2, 3, 6 if self.fast else 11),
+            cv=FOLDS,
+            recalibrate=recalibrate,
+            tol=1e-6,
+        )
 
     def xgb_warm_start(self, X, y, sample_domain, train, seed):
         from skxfer.warm_start import XGBTransferClassifier, XGBTransferRegressor
@@ -221,6 +218,53 @@ class _DefaultFits:
                 .set_params(**{k: v[0] for k, v in first.items()})
                 .fit(X, y, sample_domain=sample_domain)
             )
+
+
+class _TargetOnly(BaseEstimator):
+    """The linear model of the target labels alone: its regularisation chosen by 3-fold CV
+    on the rows it is fitted on (stratified when every class has three rows), the first
+    setting when every fold fails, the prior of a single class when there is one."""
+
+    def __init__(self, classification=True, scoring=None, random_state=0):
+        self.classification = classification
+        self.scoring = scoring
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        if self.classification:
+            self.classes_ = np.unique(y)
+            if len(self.classes_) < 2:
+                self.model_ = DummyClassifier(strategy="prior").fit(X, y)
+                return self
+            grid = {"C": [0.01, 0.1, 1.0, 10.0]}
+            model = LogisticRegression(max_iter=2000)
+            _, counts = np.unique(y, return_counts=True)
+            splitter = StratifiedKFold if counts.min() >= FOLDS else KFold
+        else:
+            if len(y) < FOLDS:
+                self.model_ = DummyRegressor().fit(X, y)
+                return self
+            grid = {"alpha": [0.1, 1.0, 10.0, 100.0]}
+            model = Ridge()
+            splitter = KFold
+        cv = splitter(FOLDS, shuffle=True, random_state=self.random_state)
+        search = GridSearchCV(model, grid, cv=cv, scoring=self.scoring)
+        try:
+            self.model_ = search.fit(X, y).best_estimator_
+        except ValueError:
+            self.model_ = model.fit(X, y)
+        return self
+
+    def predict(self, X):
+        return self.model_.predict(X)
+
+    def predict_proba(self, X):
+        return self.model_.predict_proba(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "classifier" if self.classification else "regressor"
+        return tags
 
 
 def _scoring(classification, classes):

@@ -97,6 +97,7 @@ class TargetKFold(BaseCrossValidator):
         Returns
         -------
         n_splits : int
+            Number of (train, test) pairs that ``split`` yields.
         """
         return self.n_splits
 
@@ -192,6 +193,7 @@ class TargetShuffleSplit(BaseCrossValidator):
         Returns
         -------
         n_splits : int
+            Number of (train, test) pairs that ``split`` yields.
         """
         return self.n_splits
 
@@ -281,6 +283,7 @@ class LeaveOneDomainOut(BaseCrossValidator):
         Returns
         -------
         n_splits : int
+            Number of (train, test) pairs that ``split`` yields.
         """
         sample_domain, labelled = _read_domains(self, None, y, groups, sample_domain)
         return len(_labelled_domains(sample_domain, labelled))

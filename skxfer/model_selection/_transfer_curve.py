@@ -87,7 +87,7 @@ def transfer_curve(
         ``>= 1`` for source rows, ``<= -1`` for target rows. Each target domain (``-1``,
         ``-2``, ...) gets its own curve; the other target domains play no part in it.
     methods : dict, "default" or "fast", default="default"
-        The methods to compare. ``"default"`` runs seven methods, classification and
+        The methods to compare. ``"default"`` runs eight methods, classification and
         regression alike (a logistic regression, or a ridge, is the linear model):
 
         - ``"target only"``: the linear model on the ``n`` target labels (its
@@ -104,7 +104,10 @@ def transfer_curve(
           base-rate offset) / :class:`~skxfer.warm_start.TransferRidge`, pulled toward the
           source model, ``alpha="auto"``;
         - ``"xgb warm start"``: :class:`~skxfer.warm_start.XGBTransferClassifier` (or
-          ``Regressor``) from the source XGBoost model.
+          ``Regressor``) from the source XGBoost model;
+        - ``"guarded"``: :class:`~skxfer.model_selection.TransferOrTarget` with the
+          linear transfer model (without the offset) and the target-only model; its
+          decision at every size and seed is in ``decisions``.
 
         The two XGBoost methods are left out, with a note in ``notes``, when xgboost is
         not installed. ``"fast"`` is the same set with smaller grids and fewer trees.
@@ -257,20 +260,23 @@ def transfer_curve(
         orders.append(per_seed)
 
     scores = np.full((len(targets), len(methods), len(sizes), len(seeds)), np.nan)
+    decisions = np.full(scores.shape, None, dtype=object)
     cells = [(t, s) for t in range(len(targets)) for s in range(len(seeds))]
     ticker = _Progress(progress, len(cells) * len(sizes))
     # These fits are small: BLAS threads only add spin-waits (20x slower on a busy machine).
     # Set once, here: the limit is global to the process, so threads must not each set it.
     try:
         with threadpool_limits(limits=1):
-            for (t, s), size_index, cell_scores in _run_cells(
+            for (t, s), size_index, (cell_scores, cell_decisions) in _run_cells(
                 cells, tables, orders, sizes, seeds, methods, scorer, n_jobs, ticker
             ):
                 scores[t, :, size_index, s] = cell_scores
+                decisions[t, :, size_index, s] = cell_decisions
     finally:
         ticker.close()
     return TransferCurveResult(
         scores=scores,
+        decisions=decisions,
         targets=targets,
         methods=list(methods),
         sizes=sizes,
@@ -291,10 +297,18 @@ def transfer_curve(
 class TransferCurveResult:
     """The scores of :func:`transfer_curve`; print it for the mean of every method.
 
+    ``mean``, ``sem`` and ``per_seed`` give one method's curve on one target domain,
+    ``split`` the rows it was trained and scored on, ``to_frame`` and ``summary`` every
+    score as a pandas DataFrame.
+
     Attributes
     ----------
     scores : ndarray of shape (n_targets, n_methods, n_sizes, n_seeds)
         The score of every method on the test rows of every target domain, size and seed.
+    decisions : ndarray of object, of the shape of ``scores``
+        What each fitted model decided, where it says (its ``decision_``, e.g.
+        ``"transfer"``, ``"target"`` or ``"blend"`` for
+        :class:`~skxfer.model_selection.TransferOrTarget`); None elsewhere.
     targets : list of int
         The target domains, in the order of ``scores`` (``-1, -2, ...``).
     methods : list of str
@@ -318,6 +332,7 @@ class TransferCurveResult:
     """
 
     scores: np.ndarray
+    decisions: np.ndarray
     targets: list
     methods: list
     sizes: list
@@ -332,27 +347,90 @@ class TransferCurveResult:
 
     @property
     def n_test(self):
+        """Held-out labelled rows of each target domain, ``{target: n_labelled - max(sizes)}``."""
         return {t: n - self.sizes[-1] for t, n in self.n_labelled.items()}
 
     def per_seed(self, method, target=None):
-        """The scores of ``method`` on ``target``, shape ``(n_sizes, n_seeds)``.
+        """Return the scores of ``method`` on ``target`` at every size and seed.
 
-        ``target`` (a target domain id) may be left out when there is one target domain.
+        Parameters
+        ----------
+        method : str
+            One of ``methods``.
+        target : int, default=None
+            A target domain id; may be left out when there is one.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_sizes, n_seeds)
+            One score per number of labelled target rows and seed.
         """
         if method not in self.methods:
             raise ValueError(f"method {method!r} is not one of {self.methods}.")
         return self.scores[self._target_index(target), self.methods.index(method)]
 
     def mean(self, method, target=None):
-        """Mean score over the seeds at each size, shape ``(n_sizes,)``."""
+        """Return the mean score over the seeds at each size.
+
+        Parameters
+        ----------
+        method : str
+            One of ``methods``.
+        target : int, default=None
+            A target domain id; may be left out when there is one.
+
+        Returns
+        -------
+        mean : ndarray of shape (n_sizes,)
+            The learning curve of ``method``.
+        """
         return self.per_seed(method, target).mean(axis=1)
 
     def sem(self, method, target=None):
-        """Standard error of the mean over the seeds at each size (NaN with one seed)."""
+        """Return the standard error of the mean over the seeds at each size.
+
+        Parameters
+        ----------
+        method : str
+            One of ``methods``.
+        target : int, default=None
+            A target domain id; may be left out when there is one.
+
+        Returns
+        -------
+        sem : ndarray of shape (n_sizes,)
+            Standard deviation over the seeds divided by ``sqrt(n_seeds)``; NaN with one
+            seed.
+        """
         values = self.per_seed(method, target)
         if values.shape[1] < 2:
             return np.full(values.shape[0], np.nan)
         return values.std(axis=1, ddof=1) / np.sqrt(values.shape[1])
+
+    def decision_counts(self, method, target=None):
+        """How often ``method`` decided each way over the seeds, per size.
+
+        Parameters
+        ----------
+        method : str
+            A method whose fitted models have a ``decision_`` (such as a
+            :class:`~skxfer.model_selection.TransferOrTarget`).
+        target : int, default=None
+            A target domain id; may be left out when there is one.
+
+        Returns
+        -------
+        counts : list of dict
+            For each size (in the order of ``sizes``), ``{decision: number of seeds}``.
+        """
+        if method not in self.methods:
+            raise ValueError(f"method {method!r} is not one of {self.methods}.")
+        per_seed = self.decisions[self._target_index(target), self.methods.index(method)]
+        counts = []
+        for row in per_seed:
+            values = [d for d in row if d is not None]
+            counts.append({d: values.count(d) for d in sorted(set(values), key=str)})
+        return counts
 
     def split(self, target=None, seed=None, size=None):
         """``(train, test)``: the rows of ``X`` a method trained on and was scored on.
@@ -386,9 +464,12 @@ class TransferCurveResult:
         return order[:size].copy(), order[self.sizes[-1] :].copy()
 
     def to_frame(self):
-        """The scores as a pandas DataFrame, one row per target x method x size x seed.
+        """Return the scores as a pandas DataFrame, one row per target x method x size x seed.
 
-        Columns ``target``, ``method``, ``size``, ``seed`` and ``score``.
+        Returns
+        -------
+        frame : pandas.DataFrame
+            Columns ``target``, ``method``, ``size``, ``seed`` and ``score``.
         """
         import pandas as pd
 
@@ -399,9 +480,14 @@ class TransferCurveResult:
         return pd.DataFrame({"score": self.scores.ravel()}, index=index).reset_index()
 
     def summary(self):
-        """A pandas DataFrame of the mean and its standard error over the seeds, one row
-        per target x method x size (columns ``target``, ``method``, ``size``, ``mean``,
-        ``sem``)."""
+        """Return the mean and its standard error over the seeds as a pandas DataFrame.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+            One row per target x method x size; columns ``target``, ``method``, ``size``,
+            ``mean`` and ``sem``.
+        """
         import pandas as pd
 
         rows = [
@@ -504,10 +590,11 @@ def _score_cell(X, y, sample_domain, order, sizes, seed, methods, scorer):
         y_fit = y.copy()
         y_fit[target] = mask_value(y)
         y_fit[train] = y[train]
-        cell_scores = []
+        cell_scores, cell_decisions = [], []
         for name, method in methods.items():
             if name in frozen:
                 cell_scores.append(frozen[name])
+                cell_decisions.append(None)
                 continue
             try:
                 model = method.fit(X, y_fit, sample_domain, train, seed)
@@ -519,7 +606,8 @@ def _score_cell(X, y, sample_domain, order, sizes, seed, methods, scorer):
             if method.frozen:
                 frozen[name] = score
             cell_scores.append(score)
-        yield i, cell_scores
+            cell_decisions.append(getattr(model, "decision_", None))
+        yield i, (cell_scores, cell_decisions)
 
 
 class _Progress:

@@ -62,11 +62,8 @@ class PredictionEntropyScorer(_TargetRowsScorer):
     assumption): a model whose decision boundaries cross dense target regions is unsure
     there. It ranks models of the same kind; it can be fooled by a model that is confident
     and wrong (a collapsed model that predicts one class everywhere scores best), so use it
-    to choose among reasonable settings, not to compare unrelated models.
-
-    Parameters
-    ----------
-    None
+    to choose among reasonable settings, not to compare unrelated models. It takes no
+    parameters.
 
     See Also
     --------

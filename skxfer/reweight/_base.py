@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from skxfer._domain import _rows, domain_masks, warn_no_transfer
+from skxfer.utils._chunks import is_dask_collection
 
 # A squared difference below tiny / eps (about 1e-292) is subnormal and has lost precision.
 _SMALLEST_SPREAD = float(np.sqrt(np.finfo(np.float64).tiny / np.finfo(np.float64).eps))
@@ -35,6 +36,8 @@ class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
     """
 
     __metadata_request__fit = {"sample_domain": True}
+    #: Whether ``fit`` takes a dask array, block by block (see ``_chunked``).
+    _fits_blocks = False
 
     _parameter_constraints: dict = {
         "max_weight": [Interval(Real, 1, None, closed="neither"), None],
@@ -50,7 +53,11 @@ class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Source and target rows, stacked.
+            Source and target rows, stacked. :class:`ULSIFWeighter`,
+            :class:`RULSIFWeighter`, :class:`KLIEPWeighter`, :class:`KMMWeighter` and
+            :class:`DiscriminativeWeighter` (default classifier) also take a dask array:
+            they fit block by block without gathering the rows, and ``weights_`` and
+            ``sample_weight_`` are then dask arrays (equal to the in-memory ones).
         y : None
             Ignored; present for Pipeline compatibility.
         sample_domain : array-like of shape (n_samples,), default=None
@@ -63,6 +70,10 @@ class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
         self : object
             The fitted weighter.
         """
+        if is_dask_collection(X):
+            from skxfer.reweight._chunked import fit_chunked
+
+            return fit_chunked(self, X, sample_domain)
         X = validate_data(self, X, reset=True, dtype=[np.float64, np.float32])
         masks = domain_masks(None, sample_domain, X.shape[0])
         X_source, X_target = _rows(X, masks.source), _rows(X, masks.target)
@@ -82,7 +93,7 @@ class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
         return self
 
     def compute_weights(self, X):
-        """Weights of new rows, on the same scale as ``weights_``.
+        """Compute the weights of new rows, on the same scale as ``weights_``.
 
         Parameters
         ----------
@@ -95,6 +106,10 @@ class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
             ``ratio_scale_ * w(x)``, clipped at ``max_weight``.
         """
         check_is_fitted(self)
+        if is_dask_collection(X):
+            from skxfer.reweight._chunked import compute_weights_chunked
+
+            return compute_weights_chunked(self, X)
         X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
         if self.n_target_ == 0:
             return np.ones(X.shape[0])
@@ -154,7 +169,9 @@ def check_magnitude(X, name, *, n_rows=None, spread=True):
     if X.size == 0:
         return
     n_rows = len(X) if n_rows is None else n_rows
-    largest = float(np.max(np.abs(X)))
+    # Column extremes, two passes over X and no temporary the size of X.
+    high, low = X.max(axis=0), X.min(axis=0)
+    largest = float(max(np.abs(high).max(), np.abs(low).max()))
     limit = float(np.sqrt(np.finfo(np.float64).max / (16.0 * n_rows * X.shape[1])))
     if largest > limit:
         raise ValueError(
@@ -164,7 +181,7 @@ def check_magnitude(X, name, *, n_rows=None, spread=True):
             "first, e.g. with sklearn.preprocessing.StandardScaler (or divide it by a constant)."
         )
     if spread:
-        widest = float(np.max(np.ptp(X, axis=0)))
+        widest = float(np.max(high - low))
         if 0.0 < widest < _SMALLEST_SPREAD:
             raise ValueError(
                 f"{name} cannot weigh X: no feature varies by more than {widest:.3g}, so "

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.base import clone
 from sklearn.tree import DecisionTreeRegressor
-from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     _check_sample_weight,
@@ -24,6 +23,30 @@ from sklearn.utils.validation import (
 )
 
 from skxfer._domain import domain_masks, warn_no_transfer
+from skxfer.utils._docstrings import fill_doc
+
+# Docstring text the TrAdaBoost estimators share, written once and filled into each.
+boosting_docstring = fill_doc(
+    {
+        "n_estimators": """\
+n_estimators : int, default=50
+    Number of boosting rounds ``N`` (fewer when boosting stops early). It also sets the
+    source factor ``beta``.""",
+        "random_state": """\
+random_state : int, RandomState instance or None, default=None
+    Seeds the ``random_state`` of the base estimator in every round.""",
+        "fit_X": """\
+X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    Source and target rows, stacked (see :func:`skxfer.pack`).""",
+        "fit_y_regression": """\
+y : array-like of shape (n_samples,)
+    Targets; unlabelled target rows hold NaN and are not used.""",
+        "fit_sample_weight": """\
+sample_weight : array-like of shape (n_samples,), default=None
+    Multiplies the initial (uniform) boosting weights. A row with weight 0 is the
+    same as a row left out.""",
+    }
+)
 
 # Boosting weights are kept above this floor so that a base learner never sees a row whose
 # weight underflowed to zero by accident (scikit-learn's AdaBoost does the same, #20320).
@@ -310,11 +333,6 @@ def weighted_median_predict(estimators, vote_weights, X):
 def default_regressor():
     """The base estimator of both TrAdaBoost regressors when ``estimator=None``."""
     return DecisionTreeRegressor(max_depth=3)
-
-
-def base_input_tags(estimator, default):
-    """The input tags of the base estimator the boosting will clone."""
-    return get_tags(default if estimator is None else estimator).input_tags
 
 
 def _reject_strings(X):

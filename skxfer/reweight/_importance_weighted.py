@@ -26,6 +26,8 @@ from sklearn.utils.validation import (
 )
 
 from skxfer._domain import domain_masks, warn_no_transfer
+from skxfer.utils._chunks import is_dask_collection
+from skxfer.utils._docstrings import fill_doc
 from skxfer.utils._meta import DelegatedPredictMixin
 from skxfer.utils._scoring import LabelledScoreMixin
 
@@ -47,6 +49,8 @@ class _BaseImportanceWeighted(DelegatedPredictMixin, MetaEstimatorMixin, BaseEst
         self.target_weight = target_weight
 
     def _fit(self, X, y, sample_weight, sample_domain):
+        if is_dask_collection(X):
+            return self._fit_dask(X, y, sample_weight, sample_domain)
         X = validate_data(self, X, reset=True)
         if y is None:
             raise ValueError(
@@ -77,11 +81,92 @@ class _BaseImportanceWeighted(DelegatedPredictMixin, MetaEstimatorMixin, BaseEst
         self.estimator_ = _fit_with_sample_weight(self.estimator, X_fit, y_fit, self.sample_weight_)
         return self
 
+    def _fit_dask(self, X, y, sample_weight, sample_domain):
+        """Fit on a dask array: the weighter block by block, then the estimator on the
+        labelled rows with the weights as a dask array (for an estimator that takes dask
+        collections, e.g. ``xgboost.dask.DaskXGBClassifier``). The labels and domains, one
+        value a row, are read on the client to find the labelled rows; the rows are not."""
+        import dask.array as da
+
+        if hasattr(X, "to_dask_array"):
+            X = X.to_dask_array(lengths=True)
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None; "
+                "pass labels, with the mask value (-1 or NaN) on unlabelled target rows."
+            )
+        n_rows = X.shape[0]
+        self.n_features_in_ = int(X.shape[1])
+        y = np.asarray(y.compute() if is_dask_collection(y) else y).reshape(-1)
+        if len(y) != n_rows:
+            raise ValueError(f"y has {len(y)} rows but X has {n_rows}; pass one label per row.")
+        if sample_domain is not None and is_dask_collection(sample_domain):
+            sample_domain = sample_domain.compute()
+        masks = domain_masks(y, sample_domain, n_rows)
+        row_chunks = (X.chunks[0],)
+        if sample_weight is None:
+            weights = da.ones(n_rows, chunks=row_chunks)
+        elif is_dask_collection(sample_weight):
+            weights = da.asarray(sample_weight).astype(np.float64).rechunk(row_chunks)
+        else:
+            weights = da.from_array(_check_sample_weight(sample_weight, np.empty((n_rows, 0))))
+            weights = weights.rechunk(row_chunks)
+        if sample_domain is None:
+            warn_no_transfer(self, "every row is labelled data of one domain, not reweighted")
+            self.weighter_ = None
+        else:
+            from skxfer.reweight._discriminative import DiscriminativeWeighter
+
+            weighter = DiscriminativeWeighter() if self.weighter is None else self.weighter
+            self.weighter_ = clone(weighter).fit(X, sample_domain=sample_domain)
+            importance = da.asarray(self.weighter_.sample_weight_).rechunk(row_chunks)
+            is_target = da.from_array(masks.target, chunks=row_chunks)
+            weights = weights * da.where(is_target, self.target_weight, importance)
+        labelled = np.flatnonzero(masks.labelled)
+        X_fit = X[labelled]
+        y_fit = self._check_target(y[labelled])
+        fit_chunks = (X_fit.chunks[0],)
+        self.sample_weight_ = weights[labelled].rechunk(fit_chunks).persist()
+        self.estimator_ = _fit_with_sample_weight(
+            self.estimator, X_fit, da.from_array(y_fit, chunks=fit_chunks), self.sample_weight_
+        )
+        return self
+
     def _check_X(self, X):
         check_is_fitted(self)
+        if is_dask_collection(X):
+            return X  # the fitted estimator reads the dask collection
         return validate_data(self, X, reset=False)
 
 
+# What the classifier and the regressor share, written once and filled into both docstrings.
+_importance_docstring = fill_doc(
+    {
+        "weighter_parameters": """\
+weighter : weighter object, default=None
+    A skxfer weighter (anything with ``fit(X, sample_domain=...)``, ``sample_weight_``
+    and ``compute_weights``). ``None`` uses :class:`DiscriminativeWeighter`.
+target_weight : float, default=1.0
+    Weight of each labelled target row, relative to an average source row.""",
+        "fitted_attributes": """\
+estimator_ : estimator object
+    The fitted clone of ``estimator``.
+weighter_ : weighter object
+    The fitted clone of ``weighter``; ``None`` when fitted without ``sample_domain``.
+sample_weight_ : ndarray of shape (n_labelled,)
+    The weights the estimator was fitted with, one per labelled row.""",
+        "fit_weights": """\
+sample_weight : array-like of shape (n_samples,), default=None
+    The user's own weights, multiplied with the importance weights.
+sample_domain : array-like of shape (n_samples,), default=None
+    ``>= 1`` source rows, ``<= -1`` target rows. Without it the estimator is fitted
+    on all rows with the user's weights only (a :class:`~skxfer.utils.NoTransferWarning`
+    says so).""",
+    }
+)
+
+
+@_importance_docstring
 class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImportanceWeighted):
     """Classifier fitted on source rows reweighted by an estimated density ratio.
 
@@ -95,26 +180,14 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
     estimator : estimator object
         The classifier to fit. It, or the final step of a Pipeline, must accept
         ``sample_weight`` in ``fit``.
-    weighter : weighter object, default=None
-        A skxfer weighter (anything with ``fit(X, sample_domain=...)``, ``sample_weight_``
-        and ``compute_weights``). ``None`` uses :class:`DiscriminativeWeighter`.
-    target_weight : float, default=1.0
-        Weight of each labelled target row, relative to an average source row.
+    %(weighter_parameters)s
 
     Attributes
     ----------
-    estimator_ : estimator object
-        The fitted clone of ``estimator``.
-    weighter_ : weighter object
-        The fitted clone of ``weighter``; ``None`` when fitted without ``sample_domain``.
-    sample_weight_ : ndarray of shape (n_labelled,)
-        The weights the estimator was fitted with, one per labelled row.
+    %(fitted_attributes)s
     classes_ : ndarray of shape (n_classes,)
         Class labels (target rows holding the mask value are not a class).
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when ``X`` has string column names.
+    %(input_attributes)s
 
     See Also
     --------
@@ -139,6 +212,7 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
     True
     """
 
+    @_importance_docstring
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, sample_domain=None):
         """Fit the weighter on all rows, then the estimator on the weighted labelled rows.
@@ -149,12 +223,7 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
             Source and target rows, stacked.
         y : array-like of shape (n_samples,)
             Labels; unlabelled target rows hold the mask value (-1 or NaN).
-        sample_weight : array-like of shape (n_samples,), default=None
-            The user's own weights, multiplied with the importance weights.
-        sample_domain : array-like of shape (n_samples,), default=None
-            ``>= 1`` source rows, ``<= -1`` target rows. Without it the estimator is fitted
-            on all rows with the user's weights only (a :class:`~skxfer.utils.NoTransferWarning`
-            says so).
+        %(fit_weights)s
 
         Returns
         -------
@@ -171,6 +240,7 @@ class ImportanceWeightedClassifier(LabelledScoreMixin, ClassifierMixin, _BaseImp
         return y
 
 
+@_importance_docstring
 class ImportanceWeightedRegressor(LabelledScoreMixin, RegressorMixin, _BaseImportanceWeighted):
     """Regressor fitted on source rows reweighted by an estimated density ratio.
 
@@ -182,23 +252,12 @@ class ImportanceWeightedRegressor(LabelledScoreMixin, RegressorMixin, _BaseImpor
     estimator : estimator object
         The regressor to fit. It, or the final step of a Pipeline, must accept
         ``sample_weight`` in ``fit``.
-    weighter : weighter object, default=None
-        A skxfer weighter; ``None`` uses :class:`DiscriminativeWeighter`.
-    target_weight : float, default=1.0
-        Weight of each labelled target row, relative to an average source row.
+    %(weighter_parameters)s
 
     Attributes
     ----------
-    estimator_ : estimator object
-        The fitted clone of ``estimator``.
-    weighter_ : weighter object
-        The fitted clone of ``weighter``; ``None`` when fitted without ``sample_domain``.
-    sample_weight_ : ndarray of shape (n_labelled,)
-        The weights the estimator was fitted with, one per labelled row.
-    n_features_in_ : int
-        Number of features seen during fit.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during fit, when ``X`` has string column names.
+    %(fitted_attributes)s
+    %(input_attributes)s
 
     See Also
     --------
@@ -217,6 +276,7 @@ class ImportanceWeightedRegressor(LabelledScoreMixin, RegressorMixin, _BaseImpor
     (3,)
     """
 
+    @_importance_docstring
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, sample_domain=None):
         """Fit the weighter on all rows, then the estimator on the weighted labelled rows.
@@ -227,10 +287,7 @@ class ImportanceWeightedRegressor(LabelledScoreMixin, RegressorMixin, _BaseImpor
             Source and target rows, stacked.
         y : array-like of shape (n_samples,)
             Targets; unlabelled target rows hold NaN.
-        sample_weight : array-like of shape (n_samples,), default=None
-            The user's own weights, multiplied with the importance weights.
-        sample_domain : array-like of shape (n_samples,), default=None
-            ``>= 1`` source rows, ``<= -1`` target rows.
+        %(fit_weights)s
 
         Returns
         -------

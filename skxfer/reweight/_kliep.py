@@ -9,12 +9,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skxfer.reweight._base import BaseWeighter
+from skxfer.reweight._chunked import in_memory
 from skxfer.reweight._kernel import (
     bandwidth_grid,
     kernel_expansion,
     squared_distances,
     subsample_rows,
 )
+from skxfer.utils._chunks import is_dask_collection
 from skxfer.utils._threads import single_threaded_blas
 
 # "auto" cross-validates the median distance times 2^(k/2), k = -6..2 (1/8 to 2 times it).
@@ -102,6 +104,12 @@ class KLIEPWeighter(BaseWeighter):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Feature names, when ``X`` has string column names.
 
+    See Also
+    --------
+    ULSIFWeighter : The same Gaussian model fitted by least squares, in closed form.
+    KMMWeighter : Weights that match the kernel mean embeddings of the two domains.
+    DiscriminativeWeighter : The ratio from a source-versus-target classifier.
+
     Notes
     -----
     How well the weights rank rows like the true ratio (Spearman, ``benchmarks/
@@ -120,12 +128,6 @@ class KLIEPWeighter(BaseWeighter):
     cannot follow a ratio that changes along a few of many directions, nor one that returns
     to 1 far from both domains (heavy tails). :class:`DiscriminativeWeighter` ranks such
     shifts better when the log-ratio is close to quadratic.
-
-    See Also
-    --------
-    ULSIFWeighter : The same Gaussian model fitted by least squares, in closed form.
-    KMMWeighter : Weights that match the kernel mean embeddings of the two domains.
-    DiscriminativeWeighter : The ratio from a source-versus-target classifier.
 
     References
     ----------
@@ -147,6 +149,8 @@ class KLIEPWeighter(BaseWeighter):
     >>> round(float(weighter.weights_.mean()), 6)
     1.0
     """
+
+    _fits_blocks = True
 
     _parameter_constraints: dict = {
         **BaseWeighter._parameter_constraints,
@@ -195,8 +199,15 @@ class KLIEPWeighter(BaseWeighter):
             return kernel_expansion(X, self.centers_, self.coef_, self.bandwidth_)
 
     def _fit_coef(self, X_source, X_target, random_state):
-        X_source = subsample_rows(X_source, self.subsample, random_state)
-        X_target = subsample_rows(X_target, self.subsample, random_state)
+        if self.subsample is None and is_dask_collection(X_source):
+            raise ValueError(
+                "KLIEPWeighter fits on a dask array through a subsample of each domain "
+                "(its likelihood is maximised in memory): pass an integer subsample, e.g. "
+                "the default 4000. The weights are still computed on every row, block by block."
+            )
+        # On a dask array only the subsample is computed.
+        X_source = in_memory(subsample_rows(X_source, self.subsample, random_state))
+        X_target = in_memory(subsample_rows(X_target, self.subsample, random_state))
         grid = bandwidth_grid(
             self.bandwidth, _AUTO_BANDWIDTH_FACTORS, X_source, X_target, random_state
         )

@@ -103,6 +103,11 @@ class NearestNeighborsWeighter(BaseWeighter):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Feature names, when ``X`` has string column names.
 
+    See Also
+    --------
+    DiscriminativeWeighter : The same Bayes-rule ratio from a fitted classifier.
+    ULSIFWeighter : The ratio fitted by least squares on a kernel basis.
+
     Notes
     -----
     How well the weights rank rows like the true ratio (Spearman, ``benchmarks/
@@ -115,11 +120,6 @@ class NearestNeighborsWeighter(BaseWeighter):
     true ratio reaches 0.9 in a few more cells (a mean shift at d = 10: 0.91) but differs
     between families: 6 to 8 times ``sqrt(m)`` for smooth ratios, 1 to 2 times for the bimodal
     one; the default ``3 * sqrt(m)`` sits between them.
-
-    See Also
-    --------
-    DiscriminativeWeighter : The same Bayes-rule ratio from a fitted classifier.
-    ULSIFWeighter : The ratio fitted by least squares on a kernel basis.
 
     References
     ----------

@@ -87,6 +87,11 @@ _CONSTANT_STD = 1e-8
 class DomainShiftReport:
     """The result of :func:`domain_shift_report`; print it for a readable summary.
 
+    The verdict weighs the discriminator's AUC, the kernel two-sample test and the effective
+    sample size of the weights; the fields hold that evidence, the most shifted features and
+    what each weighter would keep of the source, so that one sees why reweighting is or is
+    not advised.
+
     Attributes
     ----------
     verdict : str

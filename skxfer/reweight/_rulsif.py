@@ -4,11 +4,18 @@ from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
-from scipy.spatial.distance import cdist
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skxfer.reweight._base import BaseWeighter
-from skxfer.reweight._kernel import bandwidth_grid, gaussian_kernel, positive_grid, subsample_rows
+from skxfer.reweight._chunked import block_sum_or_call
+from skxfer.reweight._kernel import (
+    bandwidth_grid,
+    gaussian_kernel,
+    positive_grid,
+    squared_distances,
+    wide_scratch,
+)
+from skxfer.utils._chunks import is_dask_collection, map_rows, take_rows
 from skxfer.utils._threads import single_threaded_blas
 
 # Rows per domain used to choose the bandwidth and penalty: the criterion is a mean over
@@ -103,6 +110,12 @@ class RULSIFWeighter(BaseWeighter):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Feature names, when ``X`` has string column names.
 
+    See Also
+    --------
+    ULSIFWeighter : The plain ratio (``alpha=0``), with its own parameters.
+    KLIEPWeighter : The same Gaussian model fitted by maximum likelihood.
+    KMMWeighter : Weights that match kernel means, without a ratio model.
+
     Notes
     -----
     The ranking of the source rows is that of :class:`ULSIFWeighter` (Spearman within 0.02
@@ -110,12 +123,6 @@ class RULSIFWeighter(BaseWeighter):
     limits: at least 0.9 on :func:`~skxfer.datasets.make_covariate_shift` at every d and on
     mean or variance shifts at d = 2, down to 0.49 and 0.30 at d = 20, and anti-correlated
     weights for a bimodal target at d >= 5 (see :class:`ULSIFWeighter`).
-
-    See Also
-    --------
-    ULSIFWeighter : The plain ratio (``alpha=0``), with its own parameters.
-    KLIEPWeighter : The same Gaussian model fitted by maximum likelihood.
-    KMMWeighter : Weights that match kernel means, without a ratio model.
 
     References
     ----------
@@ -137,6 +144,8 @@ class RULSIFWeighter(BaseWeighter):
     >>> weighter.coef_.shape
     (100,)
     """
+
+    _fits_blocks = True
 
     _parameter_constraints: dict = {
         **BaseWeighter._parameter_constraints,
@@ -218,7 +227,7 @@ def fit_least_squares_ratio(X_source, X_target, *, alpha, n_centers, bandwidth, 
 
 def _fit_least_squares_ratio(X_source, X_target, *, alpha, n_centers, bandwidth, reg, random_state):
     center_idx = _center_indices(len(X_target), n_centers, random_state)
-    centers = X_target[center_idx]
+    centers = take_rows(X_target, center_idx)
     bandwidths = bandwidth_grid(
         bandwidth, _AUTO_BANDWIDTH_FACTORS, X_source, X_target, random_state
     )
@@ -233,12 +242,19 @@ def _fit_least_squares_ratio(X_source, X_target, *, alpha, n_centers, bandwidth,
         best_bandwidth, best_reg = bandwidths[i], regs[j]
     # The final fit estimates n_centers^2 moments: 20k rows per domain pin them down, and
     # more only cost time (the ratio is still evaluated on every source row).
-    X_source = subsample_rows(X_source, _FIT_MAX_ROWS, random_state)
-    X_target = subsample_rows(X_target, _FIT_MAX_ROWS, random_state)
-    G_source, _ = _kernel_moments(X_source, centers, best_bandwidth)
-    G_target, h = _kernel_moments(X_target, centers, best_bandwidth)
-    H = alpha * G_target / len(X_target) + (1 - alpha) * G_source / len(X_source)
-    coef = _ridge_solutions(H, h / len(X_target), np.array([best_reg]))[:, 0]
+    # The subsampled rows are read block by block, never copied out together; a dask array's
+    # blocks each add their sums.
+    moments, counts = [], []
+    for X in (X_source, X_target):
+        rows = _subsample_index(len(X), _FIT_MAX_ROWS, random_state)
+        counts.append(len(X) if rows is None else len(rows))
+        if is_dask_collection(X):
+            X, rows = (X if rows is None else X[rows]), None
+        moments.append(block_sum_or_call(_kernel_moments, X, centers, best_bandwidth, rows))
+    (G_source, _), (G_target, h) = moments
+    n_source, n_target = counts
+    H = alpha * G_target / n_target + (1 - alpha) * G_source / n_source
+    coef = _ridge_solutions(H, h / n_target, np.array([best_reg]))[:, 0]
     return LeastSquaresRatio(
         centers=centers,
         coef=coef,
@@ -262,13 +278,32 @@ def store_solution(weighter, solution):
 
 
 def kernel_ratio(X, centers, bandwidth, coef):
-    """``sum_l coef_l * k(x, c_l)`` for every row of ``X``, in blocks of rows."""
+    """``sum_l coef_l * k(x, c_l)`` for every row of ``X``, in blocks of rows (a lazy dask
+    array, block by block, for a dask array)."""
+    if is_dask_collection(X):
+        return map_rows(kernel_ratio, X, centers, bandwidth, coef)
     out = np.empty(len(X))
+    step = _block_rows(X.shape[1])
+    scratch = wide_scratch(min(step, len(X)), X.shape[1])
     with single_threaded_blas():
-        for start in range(0, len(X), _BLOCK_ROWS):
-            block = slice(start, start + _BLOCK_ROWS)
-            out[block] = gaussian_kernel(X[block], centers, bandwidth) @ coef
+        for start in range(0, len(X), step):
+            block = slice(start, start + step)
+            out[block] = gaussian_kernel(X[block], centers, bandwidth, scratch) @ coef
     return out
+
+
+def _block_rows(n_features):
+    """Rows per block: ``_BLOCK_ROWS``, fewer for wide rows so that a block's float64 copy
+    stays near 32 MB (and in cache-friendly pieces)."""
+    return max(256, min(_BLOCK_ROWS, 2**22 // max(1, n_features)))
+
+
+def _subsample_index(n, max_rows, random_state):
+    """Sorted positions of ``max_rows`` of ``n`` rows drawn at random (the draw of
+    ``subsample_rows``), or None to keep every row."""
+    if max_rows is None or n <= max_rows:
+        return None
+    return np.sort(random_state.choice(n, max_rows, replace=False))
 
 
 def _center_indices(n_target, n_centers, random_state):
@@ -277,12 +312,17 @@ def _center_indices(n_target, n_centers, random_state):
     return np.sort(random_state.choice(n_target, n_centers, replace=False))
 
 
-def _kernel_moments(X, centers, bandwidth):
-    """``Phi' Phi`` and the column sums of ``Phi = k(X, centers)``, in blocks of rows."""
+def _kernel_moments(X, centers, bandwidth, rows=None):
+    """``Phi' Phi`` and the column sums of ``Phi = k(X[rows], centers)`` (every row of ``X``
+    when ``rows`` is None), in blocks of rows."""
     G = np.zeros((len(centers), len(centers)))
     s = np.zeros(len(centers))
-    for start in range(0, len(X), _BLOCK_ROWS):
-        Phi = gaussian_kernel(X[start : start + _BLOCK_ROWS], centers, bandwidth)
+    n = len(X) if rows is None else len(rows)
+    step = _block_rows(X.shape[1])
+    scratch = wide_scratch(min(step, n), X.shape[1])
+    for start in range(0, n, step):
+        block = X[start : start + step] if rows is None else X[rows[start : start + step]]
+        Phi = gaussian_kernel(block, centers, bandwidth, scratch)
         G += Phi.T @ Phi
         s += Phi.sum(axis=0)
     return G, s
@@ -316,9 +356,9 @@ def _cv_scores(X_source, X_target, center_idx, bandwidths, regs, alpha, random_s
     for f, fold in enumerate(target_folds):
         fold_of_target[target_rows[fold]] = f
     center_fold = fold_of_target[center_idx]
-    centers = X_target[center_idx]
-    sq_source = cdist(X_source[source_rows], centers, "sqeuclidean")
-    sq_target = cdist(X_target[target_rows], centers, "sqeuclidean")
+    centers = take_rows(X_target, center_idx)
+    sq_source = squared_distances(take_rows(X_source, source_rows), centers)
+    sq_target = squared_distances(take_rows(X_target, target_rows), centers)
     n_source_fold = np.array([len(f) for f in source_folds])
     n_target_fold = np.array([len(f) for f in target_folds])
     scores = np.zeros((len(bandwidths), len(regs)))

@@ -12,17 +12,19 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 
 from skxfer.reweight._boosting import (
     WEIGHT_EPS,
-    base_input_tags,
+    boosting_docstring,
     check_base_estimator,
     fit_seeded,
     source_beta,
     validate_boosting_input,
     vote_weights,
 )
+from skxfer.utils._meta import BaseSparseTagsMixin
 from skxfer.utils._scoring import LabelledScoreMixin
 
 
-class TrAdaBoostClassifier(LabelledScoreMixin, ClassifierMixin, BaseEstimator):
+@boosting_docstring
+class TrAdaBoostClassifier(BaseSparseTagsMixin, LabelledScoreMixin, ClassifierMixin, BaseEstimator):
     """TrAdaBoost: transfer boosting from a labelled source to a few labelled target rows.
 
     Each round fits the base estimator on the source rows and the labelled target rows with
@@ -64,17 +66,14 @@ class TrAdaBoostClassifier(LabelledScoreMixin, ClassifierMixin, BaseEstimator):
         round, never modified, and fitted with the boosting weights rescaled to sum to the
         total ``sample_weight`` (the number of rows by default), so its regularisation acts
         as it would on unweighted data. ``None`` means ``DecisionTreeClassifier(max_depth=3)``.
-    n_estimators : int, default=50
-        Number of boosting rounds ``N`` (fewer when boosting stops early). It also sets the
-        source factor ``beta``.
+    %(n_estimators)s
     learning_rate : float, default=1.0
         Shrinks the updates: ``alpha_t`` and the exponent of ``beta`` are multiplied by it.
         1.0 is the paper's algorithm.
     dynamic : bool, default=True
         Apply the dynamic correction of Al-Stouhi and Reddy (2011) to the source weights.
         ``False`` gives Dai et al.'s original updates.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the ``random_state`` of the base estimator in every round.
+    %(random_state)s
 
     Attributes
     ----------
@@ -93,10 +92,7 @@ class TrAdaBoostClassifier(LabelledScoreMixin, ClassifierMixin, BaseEstimator):
         The class labels.
     n_classes_ : int
         Number of classes.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during ``fit``, when ``X`` has string column names.
+    %(input_attributes)s
 
     See Also
     --------
@@ -151,20 +147,18 @@ class TrAdaBoostClassifier(LabelledScoreMixin, ClassifierMixin, BaseEstimator):
         self.dynamic = dynamic
         self.random_state = random_state
 
+    @boosting_docstring
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, sample_domain=None):
         """Boost the base classifier on the source and the labelled target rows.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Source and target rows, stacked (see :func:`skxfer.pack`).
+        %(fit_X)s
         y : array-like of shape (n_samples,)
             Labels; unlabelled target rows hold the mask value (-1 for integer labels, NaN
             or None otherwise) and are not used.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Multiplies the initial (uniform) boosting weights. A row with weight 0 is the
-            same as a row left out.
+        %(fit_sample_weight)s
         sample_domain : array-like of shape (n_samples,), default=None
             ``>= 1`` for source rows, ``<= -1`` for target rows; at least one target row must
             be labelled. Without it every row is target data and this is plain AdaBoost.
@@ -268,10 +262,8 @@ class TrAdaBoostClassifier(LabelledScoreMixin, ClassifierMixin, BaseEstimator):
         """
         return np.log(self.predict_proba(X))
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = base_input_tags(self.estimator, _default_estimator()).sparse
-        return tags
+    def _default_base(self):
+        return _default_estimator()
 
     def _boost(self, template, data):
         rng = check_random_state(self.random_state)

@@ -8,17 +8,19 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
 
 from skxfer.reweight._boosting import (
-    base_input_tags,
     boost_r2,
+    boosting_docstring,
     check_base_estimator,
     default_regressor,
     validate_boosting_input,
     weighted_median_predict,
 )
+from skxfer.utils._meta import BaseSparseTagsMixin
 from skxfer.utils._scoring import LabelledScoreMixin
 
 
-class TrAdaBoostRegressor(LabelledScoreMixin, RegressorMixin, BaseEstimator):
+@boosting_docstring
+class TrAdaBoostRegressor(BaseSparseTagsMixin, LabelledScoreMixin, RegressorMixin, BaseEstimator):
     """TrAdaBoost.R2: transfer boosting from a labelled source to a few labelled target rows.
 
     Each round fits the base regressor on the source rows and the labelled target rows with
@@ -45,17 +47,14 @@ class TrAdaBoostRegressor(LabelledScoreMixin, RegressorMixin, BaseEstimator):
         round, never modified, and fitted with the boosting weights rescaled to sum to the
         total ``sample_weight`` (the number of rows by default).
         ``None`` means ``DecisionTreeRegressor(max_depth=3)``.
-    n_estimators : int, default=50
-        Number of boosting rounds ``N`` (fewer when boosting stops early). It also sets the
-        source factor ``beta``.
+    %(n_estimators)s
     learning_rate : float, default=1.0
         Shrinks the updates: the vote weights and the exponents of ``beta_t`` and ``beta``
         are multiplied by it. 1.0 is the paper's algorithm.
     loss : {"linear", "square", "exponential"}, default="linear"
         How the error relative to the round's largest error becomes ``e_i``: ``r``,
         ``r ** 2`` or ``1 - exp(-r)``, as in AdaBoost.R2.
-    random_state : int, RandomState instance or None, default=None
-        Seeds the ``random_state`` of the base estimator in every round.
+    %(random_state)s
 
     Attributes
     ----------
@@ -69,10 +68,7 @@ class TrAdaBoostRegressor(LabelledScoreMixin, RegressorMixin, BaseEstimator):
     sample_weight_ : ndarray of shape (n_samples,)
         The boosting weights after the last round for every row given to ``fit``, summing to
         1; 0 for unlabelled target rows and rows with ``sample_weight`` 0.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during ``fit``, when ``X`` has string column names.
+    %(input_attributes)s
 
     See Also
     --------
@@ -130,19 +126,16 @@ class TrAdaBoostRegressor(LabelledScoreMixin, RegressorMixin, BaseEstimator):
         self.loss = loss
         self.random_state = random_state
 
+    @boosting_docstring
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, sample_domain=None):
         """Boost the base regressor on the source and the labelled target rows.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Source and target rows, stacked (see :func:`skxfer.pack`).
-        y : array-like of shape (n_samples,)
-            Targets; unlabelled target rows hold NaN and are not used.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Multiplies the initial (uniform) boosting weights. A row with weight 0 is the
-            same as a row left out.
+        %(fit_X)s
+        %(fit_y_regression)s
+        %(fit_sample_weight)s
         sample_domain : array-like of shape (n_samples,), default=None
             ``>= 1`` for source rows, ``<= -1`` for target rows; at least one target row must
             be labelled. Without it every row is target data and this is plain AdaBoost.R2.
@@ -193,7 +186,5 @@ class TrAdaBoostRegressor(LabelledScoreMixin, RegressorMixin, BaseEstimator):
         )
         return weighted_median_predict(self.estimators_, self.estimator_weights_, X)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = base_input_tags(self.estimator, default_regressor()).sparse
-        return tags
+    def _default_base(self):
+        return default_regressor()

@@ -10,18 +10,22 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 
 from skxfer.reweight._boosting import (
     adjusted_errors,
-    base_input_tags,
     boost_r2,
+    boosting_docstring,
     check_base_estimator,
     default_regressor,
     fit_seeded,
     validate_boosting_input,
     weighted_median_predict,
 )
+from skxfer.utils._meta import BaseSparseTagsMixin
 from skxfer.utils._scoring import LabelledScoreMixin
 
 
-class TwoStageTrAdaBoostRegressor(LabelledScoreMixin, RegressorMixin, BaseEstimator):
+@boosting_docstring
+class TwoStageTrAdaBoostRegressor(
+    BaseSparseTagsMixin, LabelledScoreMixin, RegressorMixin, BaseEstimator
+):
     """Two-stage TrAdaBoost.R2: shift weight from source to target, keep the best step.
 
     Stage 1 walks through ``n_steps`` weightings of the rows. At step ``k`` (0-based) the
@@ -88,10 +92,7 @@ class TwoStageTrAdaBoostRegressor(LabelledScoreMixin, RegressorMixin, BaseEstima
     sample_weight_ : ndarray of shape (n_samples,)
         The weights of the best step for every row given to ``fit``, summing to 1; 0 for
         unlabelled target rows and rows with ``sample_weight`` 0.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during ``fit``, when ``X`` has string column names.
+    %(input_attributes)s
 
     See Also
     --------
@@ -150,16 +151,15 @@ class TwoStageTrAdaBoostRegressor(LabelledScoreMixin, RegressorMixin, BaseEstima
         self.loss = loss
         self.random_state = random_state
 
+    @boosting_docstring
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None, sample_domain=None):
         """Choose the source's share of weight by cross-validation, then boost.
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Source and target rows, stacked (see :func:`skxfer.pack`).
-        y : array-like of shape (n_samples,)
-            Targets; unlabelled target rows hold NaN and are not used.
+        %(fit_X)s
+        %(fit_y_regression)s
         sample_weight : array-like of shape (n_samples,), default=None
             Multiplies the initial (uniform) weights and weighs the cross-validation error.
             A row with weight 0 is the same as a row left out.
@@ -211,10 +211,8 @@ class TwoStageTrAdaBoostRegressor(LabelledScoreMixin, RegressorMixin, BaseEstima
         )
         return weighted_median_predict(self.estimators_, self.estimator_weights_, X)
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = base_input_tags(self.estimator, default_regressor()).sparse
-        return tags
+    def _default_base(self):
+        return default_regressor()
 
     def _stage_one(self, template, data, rng):
         folds = self._target_folds(data, rng)

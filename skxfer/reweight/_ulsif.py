@@ -75,6 +75,12 @@ class ULSIFWeighter(BaseWeighter):
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Feature names, when ``X`` has string column names.
 
+    See Also
+    --------
+    RULSIFWeighter : The relative ratio, bounded and more stable.
+    KLIEPWeighter : The same Gaussian model fitted by maximum likelihood.
+    DiscriminativeWeighter : The ratio from a source-versus-target classifier.
+
     Notes
     -----
     How well the weights rank rows like the true ratio (Spearman, ``benchmarks/
@@ -89,12 +95,6 @@ class ULSIFWeighter(BaseWeighter):
     then prefers the widest kernel with a strong penalty, whose weights follow the target
     density rather than the ratio. Use :class:`DiscriminativeWeighter` or :class:`KMMWeighter`
     for such shifts.
-
-    See Also
-    --------
-    RULSIFWeighter : The relative ratio, bounded and more stable.
-    KLIEPWeighter : The same Gaussian model fitted by maximum likelihood.
-    DiscriminativeWeighter : The ratio from a source-versus-target classifier.
 
     References
     ----------
@@ -112,6 +112,8 @@ class ULSIFWeighter(BaseWeighter):
     >>> round(float(weighter.weights_.mean()), 6)
     1.0
     """
+
+    _fits_blocks = True
 
     _parameter_constraints: dict = {
         **BaseWeighter._parameter_constraints,

@@ -224,6 +224,7 @@ class ConvSeriesEncoder(
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            Softmax of the network's output, in the order of ``classes_``.
         """
         torch = import_optional("torch", purpose=type(self).__name__)
         logits = self._run(X, lambda net, batch: net(batch))
@@ -240,6 +241,7 @@ class ConvSeriesEncoder(
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            The class of highest probability.
         """
         check_is_fitted(self, "module_")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
@@ -255,6 +257,7 @@ class ConvSeriesEncoder(
         Returns
         -------
         features : ndarray of shape (n_samples, n_filters[-1]), float32
+            One row of features per series.
         """
         return self._run(X, lambda net, batch: net[:-1](batch))
 

@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skxfer.timeseries._time_steps import fit_time_steps
+from skxfer.utils._docstrings import fill_doc
 
 WINDOW_STATS = ("mean", "std", "min", "max", "median", "sum")
 
@@ -18,6 +19,35 @@ WINDOW_STATS = ("mean", "std", "min", "max", "median", "sum")
 _BLOCK_ROWS = 65536
 
 
+# Parameters that LagFeatures and make_lag_table share, filled into both docstrings.
+_WINDOW_PARAMETERS = """\
+lags : int or sequence of int, default=(1,)
+    Lags, in steps; every lag is ``>= horizon``. An int ``k`` means lags ``1..k`` (for
+    ``horizon=1``; ``horizon..k`` otherwise). An empty sequence means no lag features.
+windows : int or sequence of int, default=()
+    Widths, in steps, of the rolling windows (each ``>= 1``).
+window_stats : str or sequence of str, default=("mean",)
+    Statistics of each window, among ``"mean"``, ``"std"`` (``ddof=1``), ``"min"``,
+    ``"max"``, ``"median"`` and ``"sum"``.
+horizon : int, default=1
+    Steps between the newest value a feature may use and the row: 1 for one-step-ahead
+    forecasts, ``h`` to forecast ``h`` steps ahead.
+min_periods : int, default=None
+    Fewest non-missing values a window needs to give a statistic (NaN otherwise); None
+    means the full width of the window, as pandas' ``rolling`` does."""
+
+_TIME_STEP = """\
+time_step : "auto", "rows", float or timedelta, default="auto"
+    What one step back means (used only with ``time``). "auto": the grid of the times
+    seen in ``fit`` when they lie on one (the smallest gap between two times of a series
+    divides every gap, and the rows fill at least half of the grid), else rows. "rows": a
+    step is a row. A number (for numeric times) or a duration such as
+    ``numpy.timedelta64(1, "M")`` (for dates): that grid step."""
+
+_shared_docs = fill_doc({"window_parameters": _WINDOW_PARAMETERS, "time_step": _TIME_STEP})
+
+
+@_shared_docs
 class LagFeatures(TransformerMixin, BaseEstimator):
     """Lagged values and rolling-window statistics of each series, from past values only.
 
@@ -62,20 +92,7 @@ class LagFeatures(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    lags : int or sequence of int, default=(1,)
-        Lags, in steps; every lag is ``>= horizon``. An int ``k`` means lags ``1..k`` (for
-        ``horizon=1``; ``horizon..k`` otherwise). An empty sequence means no lag features.
-    windows : int or sequence of int, default=()
-        Widths, in steps, of the rolling windows (each ``>= 1``).
-    window_stats : str or sequence of str, default=("mean",)
-        Statistics of each window, among ``"mean"``, ``"std"`` (``ddof=1``), ``"min"``,
-        ``"max"``, ``"median"`` and ``"sum"``.
-    horizon : int, default=1
-        Steps between the newest value a feature may use and the row: 1 for one-step-ahead
-        forecasts, ``h`` to forecast ``h`` steps ahead.
-    min_periods : int, default=None
-        Fewest non-missing values a window needs to give a statistic (NaN otherwise); None
-        means the full width of the window, as pandas' ``rolling`` does.
+    %(window_parameters)s
     group : str or int, default=None
         Column that names the series of each row: a column label of a DataFrame, or a
         column position of an array. None: all rows are one series.
@@ -87,12 +104,7 @@ class LagFeatures(TransformerMixin, BaseEstimator):
     columns : str, int or sequence, default=None
         The value columns to lag (labels or positions, as ``group``). None means every column
         but ``group`` and ``time``.
-    time_step : "auto", "rows", float or timedelta, default="auto"
-        What one step back means (used only with ``time``). "auto": the grid of the times
-        seen in ``fit`` when they lie on one (the smallest gap between two times of a series
-        divides every gap, and the rows fill at least half of the grid), else rows. "rows": a
-        step is a row. A number (for numeric times) or a duration such as
-        ``numpy.timedelta64(1, "M")`` (for dates): that grid step.
+    %(time_step)s
 
     Attributes
     ----------
@@ -188,8 +200,10 @@ class LagFeatures(TransformerMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Check the parameters, find the group, time and value columns of ``X``, and keep
-        its series (with ``time``) as the history of later rows.
+        """Find the group, time and value columns of ``X`` and keep its series.
+
+        The parameters are checked, and with ``time`` the series are kept as the history
+        that ``transform`` finds the past of later rows in.
 
         Parameters
         ----------
@@ -256,7 +270,7 @@ class LagFeatures(TransformerMixin, BaseEstimator):
         return np.hstack(blocks)
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output columns.
+        """Get the names of the output columns.
 
         Parameters
         ----------
@@ -424,6 +438,7 @@ class _Table:
         return [outs[s] for s in stats]
 
 
+@_shared_docs
 def make_lag_table(
     frame,
     *,
@@ -439,12 +454,14 @@ def make_lag_table(
     dropna="any",
     time_step="auto",
 ):
-    """Features and target of a one-series-or-many forecasting table.
+    """Make the features and target of a one-series-or-many forecasting table.
 
     Each row of the result pairs the value of ``target`` at one step of one series with
     features from the past of that series only (see :class:`LagFeatures`), plus any
     ``features`` columns of the same row (calendar columns such as the month, or covariates
-    known when the forecast is made).
+    known when the forecast is made). The lags and windows are those of ``target``: with a
+    ``time`` column on a regular grid a step is a grid step, and a time with no row is a
+    missing value.
 
     Parameters
     ----------
@@ -456,9 +473,7 @@ def make_lag_table(
         Column that names the series; None: one series.
     time : str or int, default=None
         Column that orders each series; None: rows already in time order.
-    lags, windows, window_stats, horizon, min_periods, time_step
-        As in :class:`LagFeatures`, applied to ``target``: with a ``time`` column on a
-        regular grid a step is a grid step, and a time with no row is a missing value.
+    %(window_parameters)s
     features : sequence of str or int, default=()
         Columns of ``frame`` passed through as features of the same row. They must be
         known when the forecast is made (the row's month, a planned price), or they leak.
@@ -466,6 +481,7 @@ def make_lag_table(
         ``"any"``: drop the rows whose target or any feature is NaN (too short a history);
         ``"target"``: drop only the rows without a target, keeping NaN features for a
         learner that takes them; None: keep every row.
+    %(time_step)s
 
     Returns
     -------

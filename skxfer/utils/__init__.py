@@ -9,6 +9,14 @@ __all__ = ["MaskedLabelWarning", "NoTransferWarning", "all_estimators", "import_
 def all_estimators():
     """List every public skxfer estimator as ``(name, class)`` pairs, sorted by name.
 
+    The estimators are the classes in the subpackages' ``__all__`` that derive from
+    scikit-learn's ``BaseEstimator`` (abstract bases left out).
+
+    Returns
+    -------
+    estimators : list of tuple
+        ``(name, class)`` of every public estimator.
+
     Examples
     --------
     >>> from skxfer.utils import all_estimators

@@ -31,6 +31,18 @@ class InnerTagsMixin:
         return tags
 
 
+class BaseSparseTagsMixin:
+    """Tags of an ensemble that clones ``estimator`` (or, when it is None, the default base
+    estimator that ``_default_base()`` builds): sparse input when that base estimator
+    takes it."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        base = self._default_base() if self.estimator is None else self.estimator
+        tags.input_tags.sparse = get_tags(base).input_tags.sparse
+        return tags
+
+
 class DelegatedPredictMixin:
     """``predict``, ``predict_proba``, ``predict_log_proba`` and ``decision_function`` of the
     fitted ``estimator_``, each present when ``estimator`` has it, after the meta-estimator's

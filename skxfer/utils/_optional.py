@@ -26,6 +26,10 @@ _EXTRAS = {
 def import_optional(module, *, purpose):
     """Import an optional dependency, or fail with the exact install command.
 
+    skxfer imports its optional dependencies (torch, XGBoost, matplotlib, ...) where they
+    are first needed, through this function, so that ``import skxfer`` works without them
+    and a missing one names the extra that installs it.
+
     Parameters
     ----------
     module : str
@@ -35,7 +39,13 @@ def import_optional(module, *, purpose):
 
     Returns
     -------
-    module
+    module : module
+        The imported module.
+
+    Raises
+    ------
+    ImportError
+        When the module is not installed; the message names the ``pip install`` command.
     """
     try:
         return importlib.import_module(module)

@@ -5,6 +5,29 @@ from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
 from skxfer._domain import _take_rows, scored_rows
+from skxfer.utils._docstrings import fill_doc
+
+# What every ``score`` on possibly masked labels says: filled into the docstrings of
+# LabelledScoreMixin.score and of the meta-estimators that score through their estimator.
+score_docstring = fill_doc(
+    {
+        "labelled_rows": """\
+Rows whose label is the unlabelled mark (NaN or None; -1 for integer labels unless
+-1 is one of ``classes_``) are left out rather than counted as errors, so a score of
+packed data (:func:`skxfer.pack`) is the score of its labelled rows. When no row is
+labelled a ValueError is raised.""",
+        "score_parameters": """\
+y : array-like of shape (n_samples,)
+    True labels or targets, possibly masked.
+sample_weight : array-like of shape (n_samples,), default=None
+    Weights of the test rows.
+sample_domain : array-like of shape (n_samples,), default=None
+    When given, only the labelled target rows (``sample_domain <= -1``) are scored.""",
+        "score_returns": """\
+score : float
+    Accuracy (classifier) or R² (regressor) of the counted rows.""",
+    }
+)
 
 
 class LabelledScoreMixin:
@@ -19,28 +42,21 @@ class LabelledScoreMixin:
 
     __metadata_request__score = {"sample_domain": True}
 
+    @score_docstring
     def score(self, X, y, sample_weight=None, sample_domain=None):
         """Score the labelled rows: accuracy for a classifier, R² for a regressor.
 
-        Rows whose label is the unlabelled mark (NaN or None; -1 for integer labels unless
-        -1 is one of ``classes_``) are left out rather than counted as errors, so a score
-        of packed data (:func:`skxfer.pack`) is the score of its labelled rows. When no
-        row is labelled a ValueError is raised.
+        %(labelled_rows)s
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Test rows.
-        y : array-like of shape (n_samples,)
-            True labels, possibly masked.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the test rows.
-        sample_domain : array-like of shape (n_samples,), default=None
-            When given, only the labelled target rows (``sample_domain <= -1``) are scored.
+        %(score_parameters)s
 
         Returns
         -------
-        score : float
+        %(score_returns)s
         """
         return super().score(*labelled_part(self, X, y, sample_weight, sample_domain))
 

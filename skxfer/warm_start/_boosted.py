@@ -13,11 +13,14 @@ from dataclasses import replace
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.special import expit, softmax
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from skxfer.utils._chunks import is_dask_collection
+from skxfer.warm_start._distributed import fit_distributed
 from skxfer.warm_start._leaf_refresh import refresh_trees
 from skxfer.warm_start._recalibrate import fit_recalibration
 from skxfer.warm_start._rows import (
@@ -141,6 +144,8 @@ class BoostedTransfer(BaseEstimator):
             is_native=backend.is_native,
             saved_with=backend.saved_with,
         )
+        if is_dask_collection(X):
+            return fit_distributed(self, backend, given, X, y, sample_weight, sample_domain)
         X = check_tree_X(
             self, X, reset=True, library=backend.library, text_ok=backend.text_categories
         )
@@ -320,8 +325,24 @@ class BoostedTransfer(BaseEstimator):
         return backend, getattr(self, backend.fitted_attribute), self._rows_for(backend, X)
 
     def _margin(self, X):
+        if is_dask_collection(X):
+            return self._dask_margin(X)
         backend, model, X = self._predict_rows(X)
         return backend.margin(model, X)
+
+    def _dask_margin(self, X):
+        """The margin of the dask rows ``X``, a lazy dask array of shape (n_rows,
+        n_outputs) computed on the workers."""
+        check_is_fitted(self)
+        backend = self._backend(self)
+        if not backend.distributed:
+            raise TypeError(
+                f"{self._name} cannot predict a dask collection with {backend.library}; "
+                "compute the rows first, or use dask_ml.wrappers.ParallelPostFit."
+            )
+        model = getattr(self, backend.fitted_attribute)
+        source = replace(self._source, model=model)
+        return backend.dask_margin(model, backend.dask_rows(X, source))
 
     @property
     def _name(self):
@@ -370,6 +391,12 @@ class BoostedClassifierMethods:
         proba : ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``; each row sums to 1.
         """
+        if is_dask_collection(X):
+            margin = self._dask_margin(X)
+            n_classes = len(self.classes_)
+            return margin.map_blocks(
+                _proba_of_margin, chunks=(margin.chunks[0], (n_classes,)), dtype=np.float64
+            )
         backend, model, X = self._predict_rows(X)
         return backend.proba(model, X)
 
@@ -387,6 +414,12 @@ class BoostedClassifierMethods:
             Predicted labels, among ``classes_``.
         """
         proba = self.predict_proba(X)
+        if is_dask_collection(proba):
+            return proba.map_blocks(
+                lambda block: self.classes_.take(np.argmax(block, axis=1)),
+                drop_axis=1,
+                dtype=self.classes_.dtype,
+            )
         return self.classes_.take(np.argmax(proba, axis=1))
 
 
@@ -406,7 +439,10 @@ class BoostedRegressorMethods:
         Returns
         -------
         y : ndarray of shape (n_samples,)
+            The transferred model's prediction of each row.
         """
+        if is_dask_collection(X):
+            return self._margin(X)[:, 0]
         backend, model, X = self._predict_rows(X)
         return np.asarray(backend.predict(model, X), dtype=np.float64)
 
@@ -443,6 +479,14 @@ class _FoldRun:
         self.margin = margins[-1]
         # LightGBM stops adding trees when no leaf can be split any more
         self.finished = not stop_early and len(losses) < n_rounds
+
+
+def _proba_of_margin(margin):
+    """Class probabilities of a block of margins (one column: binary log-odds)."""
+    if margin.shape[1] == 1:
+        p = expit(margin[:, 0])
+        return np.column_stack([1 - p, p])
+    return softmax(margin, axis=1)
 
 
 def _early_stopped(losses, patience):

@@ -1,6 +1,8 @@
 """Documentation every boosted-tree transfer estimator shares: the same parameters mean the
 same thing in every library, so they are written once and filled into each docstring."""
 
+from skxfer.utils._docstrings import fill_doc
+
 _STRATEGIES = """\
 - ``"continue"`` appends trees fitted on them to the source model (the library's own
   continuation), as many as ``n_estimators``, or chosen by cross-validation on the target
@@ -84,22 +86,13 @@ most of its source value instead of dropping to zero. The source's starting scor
 score or bias) is kept."""
 
 
-def _indented(text):
-    """``text`` for a field of a class docstring: lines after the first indented by 4."""
-    return "\n".join(("    " + line) if line else line for line in text.split("\n"))[4:]
-
-
-_SHARED_DOCS = {
-    "strategies": _indented(_STRATEGIES),
-    "parameters": _indented(_PARAMETERS),
-    "attributes": _indented(_ATTRIBUTES),
-    "refresh_notes": _indented(_REFRESH_NOTES),
-}
-
-
-def boosted_docstring(cls):
-    """Fill the ``%(field)s`` fields of the docstring of ``cls`` with the documentation that
-    every boosted-tree transfer estimator shares: the same parameters mean the same thing in
-    every library."""
-    cls.__doc__ = cls.__doc__ % _SHARED_DOCS
-    return cls
+# Class decorator: fills the ``%(field)s`` fields of a boosted-tree transfer estimator's
+# docstring with the documentation they all share.
+boosted_docstring = fill_doc(
+    {
+        "strategies": _STRATEGIES,
+        "parameters": _PARAMETERS,
+        "attributes": _ATTRIBUTES,
+        "refresh_notes": _REFRESH_NOTES,
+    }
+)

@@ -197,6 +197,20 @@ def refreshed_values(leaf, grad, hess, source_values, *, learning_rate, reg_lamb
     n_leaves = len(source_values)
     G = np.bincount(leaf, weights=grad, minlength=n_leaves)
     H = np.bincount(leaf, weights=hess, minlength=n_leaves)
+    return refreshed_from_sums(
+        G, H, source_values, learning_rate=learning_rate, reg_lambda=reg_lambda, tau=tau
+    )
+
+
+def refreshed_from_sums(G, H, source_values, *, learning_rate, reg_lambda, tau):
+    """New stored leaf values from the gradient and hessian sums ``G`` and ``H`` of each
+    leaf (shape (n_leaves,)), as :func:`refreshed_values` computes them: sums over blocks of
+    rows add up, so rows held apart give the same values.
+
+    Returns
+    -------
+    values : ndarray of shape (n_leaves,)
+    """
     denominator = H + reg_lambda + tau
     values = np.asarray(source_values, dtype=np.float64).copy()
     # A leaf with no target rows and no penalty has an undefined optimum: keep its value.

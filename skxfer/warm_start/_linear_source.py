@@ -7,8 +7,35 @@ from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
+from skxfer.utils._docstrings import fill_doc
 from skxfer.warm_start._rows import target_folds
 from skxfer.warm_start._source import resolve_source
+
+# Docstring text TransferLogisticRegression and TransferRidge share, filled into both.
+linear_docstring = fill_doc(
+    {
+        "source_rows": "When a source model is given, the source rows are not fitted on.",
+        "alphas": """\
+alphas : array-like of shape (n_alphas,), default=None
+    The grid searched when ``alpha="auto"``. ``None`` means
+    ``np.logspace(-3, 3, 13)`` plus ``inf`` (the source weights alone).""",
+        "alpha_attributes": """\
+alpha_ : float
+    The ``alpha`` used for the final fit (the chosen one for ``alpha="auto"``).
+source_coef_ : ndarray of the shape of ``coef_``
+    The source weights in raw feature units (zeros without a source).""",
+        "alphas_attribute": """\
+alphas_ : ndarray of shape (n_alphas,)
+    The grid searched (only with ``alpha="auto"``).""",
+        "fit_X": """\
+X : array-like of shape (n_samples, n_features)
+    Target rows, or source and target rows stacked (see :func:`skxfer.pack`).""",
+        "fit_sample_domain": """\
+sample_domain : array-like of shape (n_samples,), default=None
+    ``>= 1`` for source rows, ``<= -1`` for target rows. Without it every row is a
+    labelled target row.""",
+    }
+)
 
 
 @dataclass

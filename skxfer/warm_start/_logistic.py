@@ -23,6 +23,7 @@ from skxfer.warm_start._linear_source import (
     _two_or_more_classes,
     check_source_features,
     check_source_model,
+    linear_docstring,
     to_raw,
     to_scaled,
     weighted_scale,
@@ -31,6 +32,7 @@ from skxfer.warm_start._recalibrate import fit_recalibration
 from skxfer.warm_start._rows import check_target_classes, transfer_rows
 
 
+@linear_docstring
 class TransferLogisticRegression(LabelledScoreMixin, ClassifierMixin, BaseEstimator):
     """Logistic regression whose weights are pulled toward a source model's weights.
 
@@ -91,7 +93,7 @@ class TransferLogisticRegression(LabelledScoreMixin, ClassifierMixin, BaseEstima
           centred on 0 and this is an ordinary L2 logistic regression on all rows (with a
           :class:`~skxfer.utils.NoTransferWarning`).
 
-        When a source model is given, the source rows are not fitted on.
+        %(source_rows)s
     alpha : float or "auto", default=1.0
         Strength of the pull toward the source weights (``>= 0``, ``inf`` allowed).
         ``"auto"`` picks it from ``alphas`` by cross-validated log-loss on the labelled
@@ -103,9 +105,7 @@ class TransferLogisticRegression(LabelledScoreMixin, ClassifierMixin, BaseEstima
         when the source model is overconfident on the target (measured on Amazon reviews,
         where a plain pull toward the source weights lost to the target-only fit at every
         number of target labels). Ignored with ``alpha=inf``.
-    alphas : array-like of shape (n_alphas,), default=None
-        The grid searched when ``alpha="auto"``. ``None`` means
-        ``np.logspace(-3, 3, 13)`` plus ``inf`` (the source weights alone).
+    %(alphas)s
     cv : int or cross-validation generator, default=5
         Folds of the labelled target rows for ``alpha="auto"``. An int ``k`` gives a
         shuffled (seed 0) stratified k-fold when every class has ``k`` target rows, a
@@ -144,10 +144,7 @@ class TransferLogisticRegression(LabelledScoreMixin, ClassifierMixin, BaseEstima
         Weights in raw feature units; one row for two classes.
     intercept_ : ndarray of shape (1,) or (n_classes,)
         Intercepts in raw feature units.
-    alpha_ : float
-        The ``alpha`` used for the final fit (the chosen one for ``alpha="auto"``).
-    source_coef_ : ndarray of the shape of ``coef_``
-        The source weights in raw feature units (zeros without a source).
+    %(alpha_attributes)s
     source_intercept_ : ndarray of the shape of ``intercept_``
         The source intercepts in raw feature units.
     margin_scale_ : float
@@ -159,16 +156,12 @@ class TransferLogisticRegression(LabelledScoreMixin, ClassifierMixin, BaseEstima
         The centre of the standardisation the penalty is applied in.
     scaler_scale_ : ndarray of shape (n_features,)
         The scale of the standardisation the penalty is applied in.
-    alphas_ : ndarray of shape (n_alphas,)
-        The grid searched (only with ``alpha="auto"``).
+    %(alphas_attribute)s
     cv_loss_ : ndarray of shape (n_alphas,)
         Mean cross-validated log-loss per alpha of ``alphas_`` (only with ``alpha="auto"``).
     n_iter_ : int
         L-BFGS iterations of the final fit.
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during ``fit``, when ``X`` has string column names.
+    %(input_attributes)s
 
     See Also
     --------
@@ -243,23 +236,21 @@ class TransferLogisticRegression(LabelledScoreMixin, ClassifierMixin, BaseEstima
         self.max_iter = max_iter
         self.tol = tol
 
+    @linear_docstring
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, sample_domain=None):
         """Fit the weights on the labelled target rows, pulled toward the source weights.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Target rows, or source and target rows stacked (see :func:`skxfer.pack`).
+        %(fit_X)s
         y : array-like of shape (n_samples,)
             Class labels; unlabelled target rows hold the mask value (-1 for integer labels,
             NaN or None otherwise) and are not used.
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each row in the log-loss (of the source fit too, when
             ``source_model=None``).
-        sample_domain : array-like of shape (n_samples,), default=None
-            ``>= 1`` for source rows, ``<= -1`` for target rows. Without it every row is a
-            labelled target row.
+        %(fit_sample_domain)s
 
         Returns
         -------

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted, has_fit_parameter, validat
 
 from skxfer._domain import _num_rows, _take_rows
 from skxfer.utils._meta import DelegatedPredictMixin, InnerTagsMixin, _estimator_has
-from skxfer.utils._scoring import labelled_part
+from skxfer.utils._scoring import labelled_part, score_docstring
 from skxfer.utils._validation import check_fitted_rows
 from skxfer.warm_start._rows import transfer_rows
 
@@ -159,29 +159,23 @@ class PooledTransfer(InnerTagsMixin, DelegatedPredictMixin, MetaEstimatorMixin, 
         return self.estimator_.classes_
 
     @available_if(_estimator_has("score"))
+    @score_docstring
     def score(self, X, y, sample_weight=None, sample_domain=None):
-        """The fitted estimator's ``score`` (accuracy for classifiers, R² for regressors) on
-        the labelled rows.
+        """Score the labelled rows with the fitted estimator's ``score``.
 
-        Rows whose label is the unlabelled mark (NaN or None; -1 for integer labels unless
-        -1 is one of ``classes_``) are left out rather than counted as errors, so a score of
-        packed data (:func:`skxfer.pack`) is the score of its labelled rows. When no row is
-        labelled a ValueError is raised.
+        The score is accuracy for a classifier and R² for a regressor.
+
+        %(labelled_rows)s
 
         Parameters
         ----------
         X : array-like, sparse matrix or DataFrame of shape (n_samples, n_features)
             Test rows.
-        y : array-like of shape (n_samples,)
-            True labels, possibly masked.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights of the test rows.
-        sample_domain : array-like of shape (n_samples,), default=None
-            When given, only the labelled target rows (``sample_domain <= -1``) are scored.
+        %(score_parameters)s
 
         Returns
         -------
-        score : float
+        %(score_returns)s
         """
         X = self._check_X(X)
         X, y, sample_weight = labelled_part(self, X, y, sample_weight, sample_domain)

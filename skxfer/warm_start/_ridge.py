@@ -14,11 +14,13 @@ from skxfer.warm_start._linear_source import (
     _pick_alpha,
     check_source_features,
     check_source_model,
+    linear_docstring,
     to_raw,
 )
 from skxfer.warm_start._rows import transfer_rows
 
 
+@linear_docstring
 class TransferRidge(LabelledScoreMixin, RegressorMixin, BaseEstimator):
     """Least squares whose weights are pulled toward a source model's weights.
 
@@ -64,13 +66,11 @@ class TransferRidge(LabelledScoreMixin, RegressorMixin, BaseEstimator):
           the prior is centred on 0 and this is ordinary ridge regression on all rows (with
           a :class:`~skxfer.utils.NoTransferWarning`).
 
-        When a source model is given, the source rows are not fitted on.
+        %(source_rows)s
     alpha : float or "auto", default=1.0
         Strength of the pull toward the source weights (``>= 0``, ``inf`` allowed).
         ``"auto"`` picks it from ``alphas`` by cross-validation on the target rows.
-    alphas : array-like of shape (n_alphas,), default=None
-        The grid searched when ``alpha="auto"``. ``None`` means
-        ``np.logspace(-3, 3, 13)`` plus ``inf`` (the source weights alone).
+    %(alphas)s
     cv : int, cross-validation generator or None, default=None
         For ``alpha="auto"``: ``None`` is the efficient leave-one-out; an int ``k`` a
         shuffled (seed 0) k-fold of the labelled target rows.
@@ -90,21 +90,14 @@ class TransferRidge(LabelledScoreMixin, RegressorMixin, BaseEstimator):
         Weights; 1-D when ``y`` is 1-D.
     intercept_ : float or ndarray of shape (n_targets,)
         Intercept; a float when ``y`` is 1-D.
-    alpha_ : float
-        The ``alpha`` used for the final fit (the chosen one for ``alpha="auto"``).
-    source_coef_ : ndarray of the shape of ``coef_``
-        The source weights in raw feature units (zeros without a source).
+    %(alpha_attributes)s
     source_intercept_ : float or ndarray of shape (n_targets,)
         The source intercept in raw feature units.
-    alphas_ : ndarray of shape (n_alphas,)
-        The grid searched (only with ``alpha="auto"``).
+    %(alphas_attribute)s
     cv_loss_ : ndarray of shape (n_alphas,)
         Weighted mean squared leave-one-out (or k-fold) error per alpha of ``alphas_``,
         averaged over targets (only with ``alpha="auto"``).
-    n_features_in_ : int
-        Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        Names of features seen during ``fit``, when ``X`` has string column names.
+    %(input_attributes)s
 
     See Also
     --------
@@ -165,22 +158,20 @@ class TransferRidge(LabelledScoreMixin, RegressorMixin, BaseEstimator):
         self.pull_intercept = pull_intercept
         self.source_alpha = source_alpha
 
+    @linear_docstring
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None, sample_domain=None):
         """Fit the weights on the labelled target rows, pulled toward the source weights.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Target rows, or source and target rows stacked (see :func:`skxfer.pack`).
+        %(fit_X)s
         y : array-like of shape (n_samples,) or (n_samples, n_targets)
             Targets; an unlabelled target row holds NaN (in every column).
         sample_weight : array-like of shape (n_samples,), default=None
             Weight of each row in the squared loss (of the source fit too, when
             ``source_model=None``).
-        sample_domain : array-like of shape (n_samples,), default=None
-            ``>= 1`` for source rows, ``<= -1`` for target rows. Without it every row is a
-            labelled target row.
+        %(fit_sample_domain)s
 
         Returns
         -------

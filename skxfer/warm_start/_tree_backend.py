@@ -85,6 +85,10 @@ class TreeBackend:
     text_categories = False
     #: The losses whose source models can be refreshed and recalibrated (for messages).
     objectives = "log-loss or squared error"
+    #: Whether it continues and refreshes a model on rows held as a dask collection
+    #: (``lib_distributed``, ``dask_rows``, ``block_reader``, ``dask_add_trees`` and
+    #: ``dask_margin``; see ``_distributed``).
+    distributed = False
 
     def __init__(self, estimator):
         self.estimator = estimator

@@ -4,7 +4,9 @@ import json
 
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin
+from sklearn.utils import check_random_state
 
+from skxfer.utils import import_optional
 from skxfer.utils._scoring import LabelledScoreMixin
 from skxfer.warm_start._boosted import (
     BoostedClassifierMethods,
@@ -39,12 +41,16 @@ class XGBoostBackend(TreeBackend):
     )
     saved_with = "Booster.save_model or XGBModel.save_model"
 
+    distributed = True
+
     def is_native(self, model):
         return isinstance(model, self.lib.Booster)
 
     def load(self, model):
         xgb = self.lib
         classes, eta = None, None
+        if isinstance(model, dict) and isinstance(model.get("booster"), xgb.Booster):
+            model = model["booster"]  # what xgboost.dask.train returns
         if isinstance(model, xgb.XGBModel):
             if hasattr(model, "classes_"):
                 classes = np.asarray(model.classes_)
@@ -181,7 +187,7 @@ class XGBoostBackend(TreeBackend):
             booster.set_param({"nthread": self.estimator.n_jobs})
         return booster
 
-    def add_trees(self, model, source, rows, n_rounds, seed, held_out=None):
+    def _params(self, source, seed):
         est = self.estimator
         gradient, metric = _OBJECTIVES[source.loss]
         params = {
@@ -197,6 +203,11 @@ class XGBoostBackend(TreeBackend):
             params["num_class"] = source.n_outputs
         if est.n_jobs is not None:
             params["nthread"] = est.n_jobs
+        return {**params, **(est.params or {})}
+
+    def add_trees(self, model, source, rows, n_rounds, seed, held_out=None):
+        est = self.estimator
+        params = self._params(source, seed)
         train = self._dmatrix(rows.X, model, label=rows.y, weight=rows.weight)
         stopping = {}
         if held_out is not None:
@@ -207,12 +218,95 @@ class XGBoostBackend(TreeBackend):
                 "verbose_eval": False,
             }
         return self.lib.train(
-            {**params, **(est.params or {})},
+            params,
             train,
             num_boost_round=n_rounds,
             xgb_model=model,
             **stopping,
         )
+
+    # --- a target held as a dask collection ------------------------------------------
+
+    def lib_distributed(self):
+        import_optional("xgboost.dask", purpose=self.name)
+        return import_optional("distributed", purpose=self.name)
+
+    def dask_rows(self, X, source):
+        """The dask rows in the source model's feature order (columns of a DataFrame picked
+        by name; an array must have the model's number of columns)."""
+        features = source.features
+        if hasattr(X, "columns"):
+            if features.named:
+                missing = [name for name in features.names if name not in X.columns]
+                if missing:
+                    raise ValueError(
+                        f"X lacks the source model's feature(s) {missing[:5]}; pass a dask "
+                        "DataFrame with the columns the source model was trained on."
+                    )
+                return X[features.names]
+            return X
+        if X.ndim != 2 or X.shape[1] != len(features.names):
+            raise ValueError(
+                f"X has {X.shape[1] if X.ndim == 2 else X.ndim} columns; the source model "
+                f"has {len(features.names)} features."
+            )
+        return X
+
+    def block_reader(self):
+        return BoosterRows()
+
+    def dask_add_trees(self, client, model, source, X, y, weight, n_rounds):
+        """``model`` continued by ``n_rounds`` rounds with ``xgboost.dask.train`` on the
+        dask rows ``X``, as ``add_trees`` does in memory (no early stopping)."""
+        import xgboost.dask as dxgb
+
+        params = self._params(source, seed_of(self.estimator))
+        names = None if hasattr(X, "columns") else model.feature_names
+        train = dxgb.DaskDMatrix(
+            client,
+            X,
+            label=y,
+            weight=weight,
+            missing=np.nan,
+            feature_names=names,
+            enable_categorical=True,
+        )
+        output = dxgb.train(client, params, train, num_boost_round=n_rounds, xgb_model=model)
+        return output["booster"]
+
+    def dask_margin(self, model, X):
+        import xgboost.dask as dxgb
+
+        distributed = self.lib_distributed()
+        margin = dxgb.predict(distributed.get_client(), model, X, output_margin=True)
+        if hasattr(margin, "to_dask_array"):
+            margin = margin.to_dask_array(lengths=True)
+        return margin if margin.ndim == 2 else margin[:, None]
+
+
+class BoosterRows:
+    """Margins and leaves of a ``Booster`` on a block of rows, on a worker (picklable: it
+    holds no module)."""
+
+    def _dmatrix(self, X, model):
+        import xgboost
+
+        if is_frame(X):
+            return xgboost.DMatrix(X, enable_categorical=True)
+        return xgboost.DMatrix(X, missing=np.nan, feature_names=model.feature_names)
+
+    def margin(self, model, X):
+        margin = model.predict(self._dmatrix(X, model), output_margin=True)
+        return np.asarray(margin, dtype=np.float64).reshape(X.shape[0], -1)
+
+    def leaves(self, model, X):
+        leaves = model.predict(self._dmatrix(X, model), pred_leaf=True)
+        return np.asarray(leaves, dtype=np.intp).reshape(X.shape[0], -1)
+
+
+def seed_of(estimator):
+    """The seed of the added trees, drawn from ``random_state`` as ``fit`` draws it."""
+    return check_random_state(estimator.random_state).randint(np.iinfo(np.int32).max)
 
 
 def _categories(booster):
@@ -248,11 +342,11 @@ class XGBTransferClassifier(
 
     Parameters
     ----------
-    source_model : FrozenEstimator, xgboost.Booster, str or os.PathLike, default=None
+    source_model : FrozenEstimator, xgboost.Booster, dict, str or os.PathLike, default=None
         The source: a :class:`~sklearn.frozen.FrozenEstimator` around a fitted
-        ``xgboost.XGBClassifier``, a binary or multiclass ``Booster``, or the path of a saved
-        model. It is never modified. ``None`` fits an ``XGBClassifier(**source_params)`` on
-        the source rows.
+        ``xgboost.XGBClassifier``, a binary or multiclass ``Booster`` (or the dict that
+        ``xgboost.dask.train`` returns), or the path of a saved model. It is never modified.
+        ``None`` fits an ``XGBClassifier(**source_params)`` on the source rows.
     %(parameters)s
         A model loaded from a file does not store it, and XGBoost's default 0.3 is used.
     source_params : dict, default=None
@@ -287,6 +381,17 @@ class XGBTransferClassifier(
     %(refresh_notes)s XGBoost's own refresh (``process_type="update"``) is ``tau = 0`` and
     also zeroes every leaf whose target hessian is below ``min_child_weight``; with a few
     hundred target rows that discards most of the source model.
+
+    A target held as a dask array or DataFrame (with ``y`` and ``sample_weight`` partitioned
+    alike) is fitted on the dask cluster of the current ``distributed`` client, from a given
+    ``source_model``, every row a labelled target row: ``"continue"`` runs
+    ``xgboost.dask.train(..., xgb_model=source)``, the same trees as ``xgboost.train`` on
+    those rows on one machine (exactly so when the workers' quantile sketches are exact, as
+    on up to a few thousand rows; on more the distributed sketch may place a split
+    differently); ``"refresh"`` sums each worker's gradients per leaf, one round trip per
+    boosting round, and gives the in-memory refresh. ``n_estimators`` must then be an
+    integer, ``recalibrate=None`` and ``source_scale=1``; ``predict_proba`` and ``predict``
+    of a dask collection return lazy dask arrays.
 
     A pandas categorical column is aligned to the categories the source model records
     (XGBoost 3.1 and later), so a target frame may hold fewer categories than the source's,
@@ -327,9 +432,10 @@ class XGBTransferRegressor(
 
     Parameters
     ----------
-    source_model : FrozenEstimator, xgboost.Booster, str or os.PathLike, default=None
+    source_model : FrozenEstimator, xgboost.Booster, dict, str or os.PathLike, default=None
         A :class:`~sklearn.frozen.FrozenEstimator` around a fitted ``xgboost.XGBRegressor``,
-        a ``Booster`` with objective ``reg:squarederror``, or the path of a saved model.
+        a ``Booster`` with objective ``reg:squarederror`` (or the dict that
+        ``xgboost.dask.train`` returns), or the path of a saved model.
         ``None`` fits an ``XGBRegressor(**source_params)`` on the source rows.
     %(parameters)s
         A model loaded from a file does not store it, and XGBoost's default 0.3 is used.
@@ -360,6 +466,9 @@ class XGBTransferRegressor(
     Notes
     -----
     %(refresh_notes)s
+
+    A target held as a dask collection is fitted through ``xgboost.dask``, as for
+    :class:`XGBTransferClassifier`.
 
     Examples
     --------

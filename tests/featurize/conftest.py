@@ -14,7 +14,9 @@ WORDS = _VOCABULARY.split()
 
 
 @pytest.fixture(autouse=True)
-def _empty_cache():
+def _empty_cache(tmp_path_factory, monkeypatch):
+    # the folder that pickled featurizers share: a fresh one per test
+    monkeypatch.setenv("SKXFER_CACHE_DIR", str(tmp_path_factory.mktemp("shared-activations")))
     clear_cache()
     yield
     clear_cache()
@@ -77,3 +79,37 @@ def tiny_cnn(seed=0):
         torch.nn.Sequential(torch.nn.Conv2d(4, 6, 3, padding=1), torch.nn.ReLU()),
         torch.nn.Sequential(torch.nn.Conv2d(6, 5, 3, padding=1), torch.nn.ReLU()),
     )
+
+
+class LoggingRows(torch.nn.Module):
+    """A block that appends the number of rows it sees to a file: counts forward passes
+    across worker processes."""
+
+    def __init__(self, inner, log):
+        super().__init__()
+        self.inner = inner
+        self.log = str(log)
+
+    def forward(self, x):
+        with open(self.log, "a") as f:
+            f.write(f"{len(x)}\n")
+        return self.inner(x)
+
+
+def logged_cnn(log, seed=0):
+    """:func:`tiny_cnn` whose first block logs its rows to the file ``log``."""
+    torch.manual_seed(seed)
+    return torch.nn.Sequential(
+        LoggingRows(torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU()), log),
+        torch.nn.Sequential(torch.nn.Conv2d(4, 6, 3, padding=1), torch.nn.ReLU()),
+        torch.nn.Sequential(torch.nn.Conv2d(6, 5, 3, padding=1), torch.nn.ReLU()),
+    )
+
+
+def logged_rows(log):
+    """Rows that went through a :func:`logged_cnn` (every process together)."""
+    try:
+        with open(log) as f:
+            return sum(int(line) for line in f)
+    except FileNotFoundError:
+        return 0

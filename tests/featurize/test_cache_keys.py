@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from skxfer.featurize import CacheWarning, PretrainedFeaturizer, clear_cache
+from skxfer.featurize import CacheWarning, PretrainedFeaturizer, _cache, clear_cache
 from tests.featurize.conftest import tiny_cnn
 
 torch = pytest.importorskip("torch")
@@ -32,6 +32,13 @@ def _rows(n=12, d=4, seed=0):
 def _features(net, X, **params):
     """The last layer's features (the suite turns any warning into an error)."""
     return PretrainedFeaturizer(net, **params).fit(X).transform(X)
+
+
+def _rewrite_segments(folder, change):
+    """Rewrite every value of the cache files under ``folder`` (same keys)."""
+    for path in Path(folder).rglob("*.npz"):
+        entries = [(key, change(value)) for key, value in _cache.read_segment(path)]
+        _cache.write_segment(str(path), entries)
 
 
 def _expected(net, X):
@@ -243,11 +250,8 @@ def test_a_cache_dir_written_by_another_process(tmp_path, monkeypatch):
 
     # the other process's files, rewritten as float64 of the right shape: recomputed
     clear_cache()
-    for path in cache.rglob("*.npz"):
-        with np.load(path) as data:
-            key, value = data["key"], data["value"]
-        np.savez(path, key=key, value=value.astype(np.float64))
-    from skxfer.featurize import _cache, _featurizer
+    _rewrite_segments(cache, lambda value: value.astype(np.float64))
+    from skxfer.featurize import _featurizer
 
     # as in a new process, which has not seen the network produce anything yet
     monkeypatch.setattr(_featurizer, "LAYOUTS", _cache.Layouts())
@@ -264,10 +268,7 @@ def test_a_cache_dir_written_by_another_process(tmp_path, monkeypatch):
 def test_cached_values_of_another_width_are_recomputed(tmp_path):
     X = np.random.default_rng(0).normal(size=(8, 1, 8, 8)).astype(np.float32)
     expected = PretrainedFeaturizer(tiny_cnn(), cache_dir=tmp_path).fit_transform(X)
-    for path in tmp_path.rglob("*.npz"):  # the right keys, values one wider
-        with np.load(path) as data:
-            key, value = data["key"], data["value"]
-        np.savez(path, key=key, value=np.append(value, np.float32(0)))
+    _rewrite_segments(tmp_path, lambda value: np.append(value, np.float32(0)))  # one wider
     clear_cache()
     with pytest.warns(CacheWarning, match="not what the encoder produces") as record:
         again = PretrainedFeaturizer(tiny_cnn(), cache_dir=tmp_path).fit(X)
@@ -316,3 +317,45 @@ def test_a_full_disk_costs_a_warning_not_the_fit(tmp_path, monkeypatch):
     ).fit(X[:20], y)
     with pytest.warns(CacheWarning, match="No space left"):
         np.testing.assert_allclose(fitted.transform(X[20:]), expected.transform(X[20:]))
+
+
+# ---------------------------------------------------------------------------------------------
+# the folder that featurizers sent to other processes share
+
+
+def test_a_pickled_unfitted_featurizer_writes_the_shared_folder_and_all_read_it():
+    import pickle
+    import stat
+
+    X = np.random.default_rng(0).normal(size=(10, 1, 8, 8)).astype(np.float32)
+    folder = Path(os.environ["SKXFER_CACHE_DIR"]) / "shared"
+    os.environ["SKXFER_CACHE_DIR"] = str(folder)  # restored by the fixture
+    sent = pickle.loads(pickle.dumps(PretrainedFeaturizer(tiny_cnn())))  # as to a worker
+    expected = sent.fit_transform(X)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700  # its owner's only
+    assert len(list(folder.rglob("*.npz"))) == 1
+
+    clear_cache()  # another process: nothing in memory
+    here = PretrainedFeaturizer(tiny_cnn()).fit(X)  # never pickled: reads, does not write
+    assert int(here._encoder().blocks[0].rows) <= 1  # one row, to learn the layout
+    np.testing.assert_allclose(here.transform(X), expected, rtol=1e-6)
+    assert len(list(folder.rglob("*.npz"))) == 1
+
+    fitted = pickle.loads(pickle.dumps(here))  # a fitted model saved and loaded: no writes
+    clear_cache()
+    fitted.transform(X[::-1].copy())
+    assert len(list(folder.rglob("*.npz"))) == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="needs chown")
+def test_a_shared_folder_of_another_user_is_neither_read_nor_written():
+    import pickle
+
+    X = np.random.default_rng(0).normal(size=(10, 1, 8, 8)).astype(np.float32)
+    folder = Path(os.environ["SKXFER_CACHE_DIR"])
+    os.chown(folder, 12345, 12345)
+    sent = pickle.loads(pickle.dumps(PretrainedFeaturizer(tiny_cnn())))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sent.fit(X)
+    assert not list(folder.rglob("*"))

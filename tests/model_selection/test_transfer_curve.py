@@ -337,13 +337,20 @@ def test_regression_is_detected_and_scored_by_r2():
     )
 
 
+@pytest.mark.slow
 def test_the_default_methods_run_under_any_routing_configuration():
     X, y, sd = _data(n_targets=(45,), n_unlabelled=5)
     X = X[:, 1:]
     kwargs = {"methods": "fast", "sizes": [10], "n_seeds": 1, "random_state": 0}
     result = transfer_curve(X, y, sd, **kwargs)
     assert result.methods[:3] == ["target only", "source only", "source only (xgb)"]
-    assert result.methods[3:] == ["pooled", "reweighted", "transfer logistic", "xgb warm start"]
+    assert result.methods[3:] == [
+        "pooled",
+        "reweighted",
+        "transfer logistic",
+        "xgb warm start",
+        "guarded",
+    ]
     assert np.all((result.scores >= 0) & (result.scores <= 1))
     with sklearn.config_context(enable_metadata_routing=True):
         routed = transfer_curve(X, y, sd, **kwargs)

@@ -35,7 +35,7 @@ def shift_400():
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_weights_rank_rows_like_the_true_ratio(shift_3000, seed):
-    # Acceptance criterion of the issue: Spearman >= 0.9 (ADAPT's KLIEP 0.78, skada's 0.68).
+    # The goal: Spearman >= 0.9 (ADAPT's KLIEP 0.78, skada's 0.68).
     data = shift_3000[seed]
     weighter = KLIEPWeighter(random_state=seed).fit(data.X, sample_domain=data.sample_domain)
     assert spearmanr(weighter.weights_, data.true_ratio[_source(data)])[0] >= 0.9

@@ -38,7 +38,7 @@ def shift_600():
 
 @pytest.mark.parametrize("solver", ["exact", "scalable"])
 def test_weights_rank_rows_like_the_true_ratio(shift_2000, solver):
-    # Acceptance criterion of the issue: Spearman >= 0.7 (ADAPT's KMM gets 0.31, skada's 0.32).
+    # The goal: Spearman >= 0.7 (ADAPT's KMM gets 0.31, skada's 0.32).
     weighter = _fit(shift_2000, solver=solver)
     rho = spearmanr(weighter.weights_, shift_2000.true_ratio[_source(shift_2000)])[0]
     assert rho >= 0.7

@@ -18,10 +18,11 @@ paired t against their base rate) spreads over the draws, next to which baseline
 
 Run from the repository root::
 
-    python benchmarks/warm_start_rules.py collect --families xgboost --tasks heart:Hungary \\
-        "heart:VA Long Beach" heart:Switzerland --repeats 3 --out results/rules_xgb_heart.pkl
-    python benchmarks/warm_start_rules.py evaluate results/rules_xgb_heart.pkl
-    python benchmarks/warm_start_rules.py signals results/rules_xgb_heart.pkl
+    python benchmarks/studies/warm_start_rules.py collect --families xgboost \\
+        --tasks heart:Hungary "heart:VA Long Beach" heart:Switzerland \\
+        --repeats 3 --out rules_xgb_heart.pkl
+    python benchmarks/studies/warm_start_rules.py evaluate rules_xgb_heart.pkl
+    python benchmarks/studies/warm_start_rules.py signals rules_xgb_heart.pkl
 """
 
 import argparse
@@ -32,6 +33,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmarks
 import warm_start_quality as wsq
 from _common import markdown_table
 from sklearn.base import clone
