@@ -515,10 +515,11 @@ def fmt_n(n):
 def parse_markdown_tables(markdown):
     """The Markdown tables of a printed report, as ``[{"title", "headers", "rows"}, ...]``.
 
-    A table's title is the last heading (``#``) or bold line (``**...**``) above it, else the
-    text line just above it.
+    A table's title is the last heading (``#``) or bold line (``**...**``) above it, followed by
+    the short text line just above the table if there is one (a caption such as "Limits
+    (d = 10): ...").
     """
-    tables, title, lines = [], "", markdown.splitlines()
+    tables, heading, caption, lines = [], "", "", markdown.splitlines()
     i = 0
     while i < len(lines):
         line = lines[i].strip()
@@ -529,14 +530,17 @@ def parse_markdown_tables(markdown):
             while i < len(lines) and lines[i].strip().startswith("|"):
                 rows.append(_cells(lines[i].strip()))
                 i += 1
+            short = caption if len(caption) <= 120 else ""
+            title = " — ".join(t for t in (heading, short) if t)
             tables.append({"title": title, "headers": headers, "rows": rows})
+            caption = ""
             continue
         if line.startswith("#"):
-            title = line.lstrip("#").strip()
+            heading, caption = line.lstrip("#").strip(), ""
         elif line.startswith("**") and line.endswith("**") and len(line) > 4:
-            title = line.strip("*").strip()
-        elif line and not title:
-            title = line
+            heading, caption = line.strip("*").strip(), ""
+        elif line:
+            caption = line
         i += 1
     return tables
 

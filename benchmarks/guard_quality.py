@@ -637,7 +637,7 @@ def main(argv=None):
         "summary": summary,
         "tables": [{"title": "Guarded transfer", "headers": headers, "rows": table}],
     }
-    save_results("guard_quality" + ("-quick" if args.quick else ""), payload, markdown)
+    save_results("guard_quality", payload, markdown)
 
 
 if __name__ == "__main__":

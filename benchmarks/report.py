@@ -11,8 +11,9 @@ README shows them. The README holds marker pairs::
 
 and this script replaces what lies between them with the run's provenance line and its tables.
 ``<!-- results:<name> tables=1,3 -->`` shows only the first and third tables of that file (every
-table stays in the JSON). A marker whose results file does not exist yet gets a one-line note
-with the command that makes it: ``python benchmarks/<name>.py``, or the marker's own
+table stays in the JSON); ``rows=N`` shows the first N rows of each table shown, with a line
+saying how many the JSON holds. A marker whose results file does not exist yet gets a one-line
+note with the command that makes it: ``python benchmarks/<name>.py``, or the marker's own
 ``command="..."``. Any results file renders the same generic way, so a new
 benchmark needs only a marker pair in the README.
 
@@ -92,7 +93,7 @@ def provenance(name, payload):
     )
     if seconds is not None:
         parts.append(f"{seconds / 60:.1f} min")
-    load = payload.get("load") or {}
+    load = payload.get("load") or {"start": machine.get("load")}
     start = load.get("start") if isinstance(load, dict) else load
     end = load.get("end") if isinstance(load, dict) else None
     if start:
@@ -127,12 +128,18 @@ def render_block(name, options, results_dir=RESULTS_DIR):
     if "tables" in options:
         picked = [int(i) for i in options["tables"].split(",") if i.strip().isdigit()]
         tables = [tables[i - 1] for i in picked if 0 < i <= len(tables)]
+    limit = int(options["rows"]) if options.get("rows", "").isdigit() else None
     out = [provenance(name, payload)]
     for table in tables:
         title = _cell(table.get("title") or "")
         if title and title not in (name, f"{name}.py"):
             out.append(f"**{title}**")
-        out.append(markdown_table(table.get("headers") or [], table.get("rows") or []))
+        rows = list(table.get("rows") or [])
+        out.append(markdown_table(table.get("headers") or [], rows[:limit]))
+        if limit is not None and len(rows) > limit:
+            out.append(
+                f"_First {limit} of {len(rows)} rows; all are in `benchmarks/results/{name}.json`._"
+            )
     if not tables:
         out.append("_The results file holds no tables._")
     return "\n\n".join(out)

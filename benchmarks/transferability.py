@@ -504,7 +504,9 @@ def main():
     )
     print("\n" + markdown)
     payload = {
-        "arguments": vars(args) | {"rows_per_task": n_rows},
+        # where the cache lives is this machine's business, not the results'
+        "arguments": vars(args)
+        | {"rows_per_task": n_rows, "cache_dir": "CACHE" if args.cache_dir else None},
         "machine": info,
         "versions": versions(),
         "date": info["date"],

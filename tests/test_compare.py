@@ -60,6 +60,7 @@ def regression(tmp_path_factory):
     return folder, label
 
 
+@pytest.mark.slow
 def test_compare_heart_csv_detects_classification_and_says_whether_transfer_helps(heart, tmp_path):
     folder, _, target = heart
     plot = tmp_path / "heart.png"
@@ -88,6 +89,7 @@ def test_compare_heart_csv_detects_classification_and_says_whether_transfer_help
     assert plot.read_bytes()[:4] == b"\x89PNG"
 
 
+@pytest.mark.slow
 def test_compare_regression_csv(regression, tmp_path):
     folder, label = regression
     plot = tmp_path / "reg.png"
@@ -331,6 +333,7 @@ def test_encoded_width_is_bounded_by_the_category_cap():
     assert row[0, 2:].sum() == 1.0
 
 
+@pytest.mark.slow
 def test_an_unwritable_plot_costs_nothing_of_the_report(synthetic, tmp_path, capsys):
     source, target = synthetic
     args = ("--source", source, "--target", target, "--label", "y", "--plot")
@@ -385,6 +388,7 @@ def test_a_repeated_column_name_is_an_error_naming_it(synthetic, tmp_path, capsy
     )
 
 
+@pytest.mark.slow
 def test_the_table_is_transfer_curve_on_the_encoded_tables(synthetic, capsys):
     from skxfer import pack
     from skxfer._cli._encode import encode_tables

@@ -107,6 +107,7 @@ def check_report(text, methods, low, high):
     return blocks
 
 
+@pytest.mark.slow
 @needs_demo
 def test_demo_compares_every_strategy_and_saves_the_learning_curves(tmp_path):
     plot = tmp_path / "curves.png"
@@ -139,6 +140,7 @@ def test_demo_compares_every_strategy_and_saves_the_learning_curves(tmp_path):
         assert "demo:" not in out.stdout
 
 
+@pytest.mark.slow
 @needs_demo
 def test_demo_without_target_labels_compares_the_weighters(tmp_path):
     out = run_skxfer("demo", "--unlabelled", "--targets", "Hungary", "--no-progress", cwd=tmp_path)

@@ -185,6 +185,8 @@ class ActivationCache:
 
     def __init__(self, folder, group, *, writable=True, coordinate=True):
         self.folder = None if folder is None else os.fspath(folder)
+        if self.folder is not None and not _trusted(self.folder):
+            self.folder = None  # another user's folder: neither read nor written
         self.group = group
         self.group_dir = None if self.folder is None else os.path.join(self.folder, group)
         self.coordinate = coordinate
@@ -228,9 +230,7 @@ class ActivationCache:
         if not pending or not self._writable:
             return
         try:
-            if self.folder == shared_folder() and not os.path.isdir(self.folder):
-                os.makedirs(self.folder, mode=0o700, exist_ok=True)
-            _check_owner(self.folder)
+            _make_folder(self.folder)
             path = os.path.join(self.group_dir, f"{uuid.uuid4().hex}.npz")
             write_segment(path, pending)
         except OSError as exc:
@@ -261,6 +261,7 @@ class ActivationCache:
         handle = None
         if self._writable and fcntl is not None:
             try:
+                _make_folder(self.folder)
                 os.makedirs(self.group_dir, mode=0o700, exist_ok=True)
                 handle = open(os.path.join(self.group_dir, "lock"), "ab")  # noqa: SIM115
                 fcntl.flock(handle, fcntl.LOCK_EX)
@@ -283,12 +284,23 @@ _LOCKS = {}
 _LOCKS_GUARD = threading.Lock()
 
 
-def _check_owner(folder):
-    """Refuse a shared folder that another user made (they could plant features in it)."""
-    if folder == shared_folder() and hasattr(os, "getuid") and os.path.isdir(folder):
-        owner = os.stat(folder).st_uid
-        if owner != os.getuid():
-            raise PermissionError(f"the folder belongs to user id {owner}, not to this user")
+def _trusted(folder):
+    """Whether to use ``folder``: any ``cache_dir`` the user names; the shared folder only
+    when this user made it (or it does not exist yet), since whoever can write there can
+    plant features."""
+    if folder != shared_folder() or not hasattr(os, "getuid"):
+        return True
+    try:
+        return os.stat(folder).st_uid == os.getuid()
+    except OSError:
+        return True
+
+
+def _make_folder(folder):
+    """Create the shared folder readable by its owner only (a ``cache_dir`` as the user
+    made it, or with the default permissions)."""
+    if folder == shared_folder():
+        os.makedirs(folder, mode=0o700, exist_ok=True)
 
 
 class SegmentIndex:

@@ -900,7 +900,9 @@ def _rank_featurizer(name, candidate, X, y, function, layers):
         if layer == n_blocks:
             features = first_features
         else:
-            features = _transform(clone(base).set_params(**{f"{prefix}layer": layer}), X)
+            features = _layer_features(featurizer, layer, X)
+            if prefix:  # the later steps of the Pipeline, fitted on this layer's features
+                features = _transform(clone(Pipeline(first.steps[1:])), features)
         value = _call_score(function, features, y, name)
         rows.append(
             {
@@ -912,6 +914,19 @@ def _rank_featurizer(name, candidate, X, y, function, layers):
         )
     ranking = pd.DataFrame(rows).astype({"layer": "Int64"})
     return _finish_ranking(ranking, {name: forward_seconds}, pd)
+
+
+def _layer_features(featurizer, layer, X):
+    """Features of ``layer`` from the fitted, frozen ``featurizer``, read from its cache.
+
+    A copy of the fitted featurizer pointed at another layer shares its loaded network, so
+    that no layer loads or fingerprints the network again (a fit would, for a torch module).
+    """
+    # not copy.copy: the featurizer's __getstate__ leaves the loaded network out (for pickles)
+    view = object.__new__(type(featurizer))
+    view.__dict__.update(featurizer.__dict__)
+    view.layer = view.layer_ = layer
+    return view.transform(X)
 
 
 def _finish_ranking(ranking, forward, pd):

@@ -54,7 +54,7 @@ class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
         ----------
         X : array-like of shape (n_samples, n_features)
             Source and target rows, stacked. :class:`ULSIFWeighter`,
-            :class:`RULSIFWeighter`, :class:`KLIEPWeighter` and
+            :class:`RULSIFWeighter`, :class:`KLIEPWeighter`, :class:`KMMWeighter` and
             :class:`DiscriminativeWeighter` (default classifier) also take a dask array:
             they fit block by block without gathering the rows, and ``weights_`` and
             ``sample_weight_`` are then dask arrays (equal to the in-memory ones).

@@ -15,7 +15,13 @@ from skxfer._domain import domain_masks, warn_no_transfer
 from skxfer.utils._chunks import is_dask_collection, map_rows
 
 #: Weighters whose solver is linear in the rows, so that they fit on blocks.
-CHUNKED = ("ULSIFWeighter", "RULSIFWeighter", "KLIEPWeighter", "DiscriminativeWeighter")
+CHUNKED = (
+    "ULSIFWeighter",
+    "RULSIFWeighter",
+    "KLIEPWeighter",
+    "DiscriminativeWeighter",
+    "KMMWeighter",
+)
 
 
 def fit_chunked(weighter, X, sample_domain):

@@ -9,15 +9,20 @@ from skxfer.utils._chunks import is_dask_collection, map_rows
 _BLOCK_ELEMENTS = 2**22
 
 
-def gaussian_kernel(A, B, bandwidth):
-    """``exp(-||a - b||^2 / (2 * bandwidth^2))`` for every pair of rows of ``A`` and ``B``."""
-    sq = squared_distances(A, B)
+def gaussian_kernel(A, B, bandwidth, scratch=None):
+    """``exp(-||a - b||^2 / (2 * bandwidth^2))`` for every pair of rows of ``A`` and ``B``
+    (``scratch``: see :func:`squared_distances`)."""
+    sq = squared_distances(A, B, scratch)
     sq *= -0.5 / bandwidth**2
     return np.exp(sq, out=sq)
 
 
-def squared_distances(A, B):
+def squared_distances(A, B, scratch=None):
     """``||a - b||^2`` for every pair of rows of ``A`` and ``B``, in float64.
+
+    ``scratch``, a float64 array with at least ``len(A)`` rows of ``A``'s width, holds the
+    shifted ``A`` when given: a caller that loops over blocks of rows reuses one array
+    instead of paying a fresh allocation (and its page faults) per block.
 
     Distances come from one matrix product (a BLAS call) rather than a distance loop, which
     matters in high dimension. The expansion ``||a||^2 + ||b||^2 - 2 a.b`` cancels
@@ -26,7 +31,10 @@ def squared_distances(A, B):
     ``B``, which leaves the distances unchanged. Rounding near zero distance is clipped.
     """
     center = B.mean(axis=0, dtype=np.float64)
-    A = np.subtract(A, center, dtype=np.float64)
+    if scratch is not None:
+        A = np.subtract(A, center, out=scratch[: len(A)], dtype=np.float64)
+    else:
+        A = np.subtract(A, center, dtype=np.float64)
     B = np.subtract(B, center, dtype=np.float64)
     sq = A @ B.T
     sq *= -2.0

@@ -8,6 +8,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skxfer.reweight._base import BaseWeighter
+from skxfer.reweight._chunked import in_memory
 from skxfer.reweight._kernel import kernel_expansion, median_bandwidth
 from skxfer.reweight._kmm_solvers import (
     pooled_rows,
@@ -15,6 +16,7 @@ from skxfer.reweight._kmm_solvers import (
     solve_exact,
     solve_scalable,
 )
+from skxfer.utils._chunks import is_dask_collection
 from skxfer.utils._threads import single_threaded_blas
 
 # "auto" uses the exact solver up to these sizes; the exact fit keeps every target row as a
@@ -164,6 +166,8 @@ class KMMWeighter(BaseWeighter):
     1.0
     """
 
+    _fits_blocks = True
+
     _parameter_constraints: dict = {
         **BaseWeighter._parameter_constraints,
         "bandwidth": [StrOptions({"median"}), Interval(Real, 0, None, closed="neither")],
@@ -209,9 +213,11 @@ class KMMWeighter(BaseWeighter):
             return self._fit_ratio_single_thread(X_source, X_target, random_state)
 
     def _fit_ratio_single_thread(self, X_source, X_target, random_state):
+        chunked = is_dask_collection(X_source)
         # float32 input would make the distance expansion and the solver lose precision.
-        X_source = np.asarray(X_source, dtype=np.float64)
-        X_target = np.asarray(X_target, dtype=np.float64)
+        if not chunked:
+            X_source = np.asarray(X_source, dtype=np.float64)
+            X_target = np.asarray(X_target, dtype=np.float64)
         n_source, n_target = len(X_source), len(X_target)
         eps = (np.sqrt(n_source) - 1) / np.sqrt(n_source) if self.eps is None else self.eps
         if 1 - eps > self.B:
@@ -221,11 +227,18 @@ class KMMWeighter(BaseWeighter):
             )
         lo, hi = n_source * (1 - eps), n_source * (1 + eps)
         if self.bandwidth == "median":
-            sample = pooled_rows(X_source, X_target, 1000, random_state)
+            sample = np.asarray(pooled_rows(X_source, X_target, 1000, random_state), float)
             self.bandwidth_ = median_bandwidth(sample, random_state)
         else:
             self.bandwidth_ = float(self.bandwidth)
         self.solver_ = self._choose_solver(n_source, n_target)
+        if chunked and self.solver_ == "exact":
+            if self.solver == "exact":
+                raise ValueError(
+                    "KMMWeighter's solver='exact' holds the full source kernel in memory; on "
+                    "a dask array use solver='scalable' (or 'auto', which then means it)."
+                )
+            self.solver_ = "scalable"
         options = {
             "bandwidth": self.bandwidth_,
             "lam": self.alpha * n_source,
@@ -250,7 +263,8 @@ class KMMWeighter(BaseWeighter):
                 stacklevel=5,
             )
         self.centers_, self.coef_, self.n_iter_ = centers, coef, n_iter
-        expansion = kernel_expansion(X_source, centers, coef, self.bandwidth_)
+        # One value a source row (for a dask array, computed block by block and read here).
+        expansion = in_memory(kernel_expansion(X_source, centers, coef, self.bandwidth_))
         # Re-deriving the shift from the expansion makes weights_ and compute_weights agree.
         self.offset_ = slab_shift(expansion, float(self.B), lo, hi)
         return np.clip(expansion - self.offset_, 0.0, self.B)

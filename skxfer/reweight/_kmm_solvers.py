@@ -17,7 +17,9 @@ import numpy as np
 from scipy.linalg import LinAlgError, cho_factor, cho_solve, eigh
 from scipy.sparse.linalg import eigsh
 
+from skxfer.reweight._chunked import block_sum_or_call, in_memory
 from skxfer.reweight._kernel import block_rows, gaussian_kernel, kernel_column_sums
+from skxfer.utils._chunks import is_dask_collection, take_rows
 
 # Above this many stored feature entries (256 MiB of float64) the features are kept in float32.
 _FLOAT64_FEATURE_LIMIT = 2**25
@@ -127,12 +129,26 @@ def solve_scalable(
     # Phi = k(X, Z) W^(-1/2), with the pseudo-inverse dropping numerically null directions.
     whiten = vectors[:, keep] / np.sqrt(values[keep])
     dtype = np.float64 if n_source * whiten.shape[1] <= _FLOAT64_FEATURE_LIMIT else np.float32
-    phi = np.empty((n_source, whiten.shape[1]), dtype=dtype)
-    step = block_rows(len(landmarks))
-    for start in range(0, n_source, step):
-        block = gaussian_kernel(X_source[start : start + step], landmarks, bandwidth)
-        phi[start : start + step] = block @ whiten
-    c = whiten.T @ kernel_column_sums(X_target, landmarks, bandwidth) * (n_source / len(X_target))
+    if is_dask_collection(X_source):
+        # The features stay on the workers, in the source rows' blocks; the solver reads the
+        # vectors of one value a row (phi @ u and the weights) on the client.
+        phi = X_source.map_blocks(
+            _features,
+            landmarks,
+            bandwidth,
+            whiten,
+            dtype,
+            chunks=(X_source.chunks[0], (whiten.shape[1],)),
+            dtype=dtype,
+        ).persist()
+    else:
+        phi = np.empty((n_source, whiten.shape[1]), dtype=dtype)
+        step = block_rows(len(landmarks))
+        for start in range(0, n_source, step):
+            block = gaussian_kernel(X_source[start : start + step], landmarks, bandwidth)
+            phi[start : start + step] = block @ whiten
+    column_sums = block_sum_or_call(kernel_column_sums, X_target, landmarks, bandwidth)
+    c = whiten.T @ column_sums * (n_source / len(X_target))
     if dtype == np.float32:
         tol = max(tol, _FLOAT32_TOL)
     u, n_iter, converged = _dual_newton(phi, c, lam, upper, lo, hi, max_iter, tol, rng)
@@ -143,11 +159,23 @@ def pooled_rows(X_source, X_target, n_rows, rng):
     """Up to ``n_rows`` distinct rows drawn uniformly from the union of both domains."""
     n_pool = len(X_source) + len(X_target)
     if n_pool <= n_rows:
-        return np.vstack([X_source, X_target])
+        return np.vstack([in_memory(X_source), in_memory(X_target)])
     idx = np.sort(rng.choice(n_pool, n_rows, replace=False))
     from_source = idx[idx < len(X_source)]
     from_target = idx[idx >= len(X_source)] - len(X_source)
-    return np.vstack([X_source[from_source], X_target[from_target]])
+    return np.vstack([take_rows(X_source, from_source), take_rows(X_target, from_target)])
+
+
+def _features(block, landmarks, bandwidth, whiten, dtype):
+    """The Nystroem features of a block of rows."""
+    return (gaussian_kernel(block, landmarks, bandwidth) @ whiten).astype(dtype)
+
+
+def _product(phi, u):
+    """``phi @ u`` in float64 (for dask features: computed block by block, read here)."""
+    if is_dask_collection(phi):
+        return np.asarray((phi @ u.astype(phi.dtype)).compute(), dtype=np.float64)
+    return (phi @ u.astype(phi.dtype)).astype(np.float64)
 
 
 def _dual_newton(phi, c, lam, upper, lo, hi, max_iter, tol, rng):
@@ -156,7 +184,7 @@ def _dual_newton(phi, c, lam, upper, lo, hi, max_iter, tol, rng):
     scale = tol * max(np.linalg.norm(c), np.finfo(float).tiny)
 
     def evaluate(u):
-        s = (phi @ u.astype(phi.dtype)).astype(np.float64)
+        s = _product(phi, u)
         s *= -1.0 / lam
         tau = slab_shift(s, upper, lo, hi)
         b = np.clip(s - tau, 0.0, upper)
@@ -202,7 +230,7 @@ def _newton_solve(phi, shifted, slab, upper, lam, grad, rng):
         rows = free
         if len(free) > _HESSIAN_ROWS:
             rows = np.sort(rng.choice(free, _HESSIAN_ROWS, replace=False))
-        sub = phi[rows].astype(np.float64, copy=False)
+        sub = take_rows(phi, rows).astype(np.float64, copy=False)
         weight = len(free) / len(rows)
         hessian += (weight / lam) * (sub.T @ sub)
         if slab:
@@ -216,6 +244,18 @@ def _newton_solve(phi, shifted, slab, upper, lam, grad, rng):
 
 def _transpose_product(phi, b):
     """``phi.T @ b`` accumulated in float64 across blocks, to bound float32 rounding."""
+    if is_dask_collection(phi):
+        import dask.array as da
+
+        weights = da.from_array(b.astype(phi.dtype)[:, None], chunks=(phi.chunks[0], 1))
+        parts = da.map_blocks(
+            _block_transpose_product,
+            phi,
+            weights,
+            chunks=((1,) * len(phi.chunks[0]), (phi.shape[1],)),
+            dtype=np.float64,
+        )
+        return np.asarray(parts.sum(axis=0).compute())
     if phi.dtype == np.float64:
         return phi.T @ b
     total = np.zeros(phi.shape[1])
@@ -224,6 +264,10 @@ def _transpose_product(phi, b):
     for start in range(0, len(b), step):
         total += phi[start : start + step].T @ b[start : start + step]
     return total
+
+
+def _block_transpose_product(phi, b):
+    return (phi.T @ b[:, 0]).astype(np.float64)[None, :]
 
 
 def _project(v, upper, lo, hi):

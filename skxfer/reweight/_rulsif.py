@@ -283,10 +283,11 @@ def kernel_ratio(X, centers, bandwidth, coef):
         return map_rows(kernel_ratio, X, centers, bandwidth, coef)
     out = np.empty(len(X))
     step = _block_rows(X.shape[1])
+    scratch = np.empty((min(step, len(X)), X.shape[1]))
     with single_threaded_blas():
         for start in range(0, len(X), step):
             block = slice(start, start + step)
-            out[block] = gaussian_kernel(X[block], centers, bandwidth) @ coef
+            out[block] = gaussian_kernel(X[block], centers, bandwidth, scratch) @ coef
     return out
 
 
@@ -317,9 +318,10 @@ def _kernel_moments(X, centers, bandwidth, rows=None):
     s = np.zeros(len(centers))
     n = len(X) if rows is None else len(rows)
     step = _block_rows(X.shape[1])
+    scratch = np.empty((min(step, n), X.shape[1]))
     for start in range(0, n, step):
         block = X[start : start + step] if rows is None else X[rows[start : start + step]]
-        Phi = gaussian_kernel(block, centers, bandwidth)
+        Phi = gaussian_kernel(block, centers, bandwidth, scratch)
         G += Phi.T @ Phi
         s += Phi.sum(axis=0)
     return G, s

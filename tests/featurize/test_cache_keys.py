@@ -317,3 +317,45 @@ def test_a_full_disk_costs_a_warning_not_the_fit(tmp_path, monkeypatch):
     ).fit(X[:20], y)
     with pytest.warns(CacheWarning, match="No space left"):
         np.testing.assert_allclose(fitted.transform(X[20:]), expected.transform(X[20:]))
+
+
+# ---------------------------------------------------------------------------------------------
+# the folder that featurizers sent to other processes share
+
+
+def test_a_pickled_unfitted_featurizer_writes_the_shared_folder_and_all_read_it():
+    import pickle
+    import stat
+
+    X = np.random.default_rng(0).normal(size=(10, 1, 8, 8)).astype(np.float32)
+    folder = Path(os.environ["SKXFER_CACHE_DIR"]) / "shared"
+    os.environ["SKXFER_CACHE_DIR"] = str(folder)  # restored by the fixture
+    sent = pickle.loads(pickle.dumps(PretrainedFeaturizer(tiny_cnn())))  # as to a worker
+    expected = sent.fit_transform(X)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700  # its owner's only
+    assert len(list(folder.rglob("*.npz"))) == 1
+
+    clear_cache()  # another process: nothing in memory
+    here = PretrainedFeaturizer(tiny_cnn()).fit(X)  # never pickled: reads, does not write
+    assert int(here._encoder().blocks[0].rows) <= 1  # one row, to learn the layout
+    np.testing.assert_allclose(here.transform(X), expected, rtol=1e-6)
+    assert len(list(folder.rglob("*.npz"))) == 1
+
+    fitted = pickle.loads(pickle.dumps(here))  # a fitted model saved and loaded: no writes
+    clear_cache()
+    fitted.transform(X[::-1].copy())
+    assert len(list(folder.rglob("*.npz"))) == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid") or os.getuid() != 0, reason="needs chown")
+def test_a_shared_folder_of_another_user_is_neither_read_nor_written():
+    import pickle
+
+    X = np.random.default_rng(0).normal(size=(10, 1, 8, 8)).astype(np.float32)
+    folder = Path(os.environ["SKXFER_CACHE_DIR"])
+    os.chown(folder, 12345, 12345)
+    sent = pickle.loads(pickle.dumps(PretrainedFeaturizer(tiny_cnn())))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sent.fit(X)
+    assert not list(folder.rglob("*"))

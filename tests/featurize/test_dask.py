@@ -9,11 +9,14 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 
-from skxfer.featurize import PretrainedFeaturizer, _featurizer
+from skxfer.featurize import PretrainedFeaturizer, _featurizer, clear_cache
 from tests.featurize.conftest import logged_cnn, logged_rows, sentences
 
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
+
+# another cluster on the machine may hold the scheduler's default HTTP port
+pytestmark = pytest.mark.filterwarnings("ignore:Port .* is already in use:UserWarning")
 
 
 def _images(n=60, seed=0):
@@ -89,8 +92,8 @@ def test_a_dask_array_is_featurized_lazily_once_per_row_and_worker(client, tmp_p
     np.testing.assert_allclose(lazy.compute(), expected, rtol=1e-6)
     # each row once (the workers do not see this process's memory)
     assert logged_rows(log) - before == len(X)
-    added = {w: _loads(client)[w] - n for w, n in loads.items()}
-    assert sorted(added.values()) == [1, 1]  # 8 partitions, one network per worker
+    added = [_loads(client)[w] - n for w, n in loads.items()]
+    assert max(added) == 1  # 8 partitions, one network per worker that ran some
 
     # the workers wrote what they computed: featurizing again reads it
     again = fitted.transform(da.from_array(X, chunks=(12, 1, 8, 8))).compute()
@@ -113,6 +116,27 @@ def test_a_dask_dataframe_of_texts_gives_the_in_memory_features(client, tiny_ber
     assert result.index.equals(texts.index)
     np.testing.assert_allclose(result.to_numpy(), expected, rtol=1e-5, atol=1e-6)
     added = [_loads(client)[w] - n for w, n in loads.items()]
-    assert sorted(added) == [1, 1]  # 5 partitions, one network per worker
+    assert max(added) == 1  # 5 partitions, one network per worker that ran some
     with pytest.raises(ValueError, match="one column"):
         fitted.transform(dd.from_pandas(pd.DataFrame({"a": texts, "b": texts}), npartitions=2))
+
+
+@pytest.mark.slow
+def test_a_dask_series_of_image_paths_gives_the_in_memory_features(tmp_path):
+    pytest.importorskip("efficientnet_lite_pytorch")
+    pil = pytest.importorskip("PIL.Image")
+    pd = pytest.importorskip("pandas")
+    dd = pytest.importorskip("dask.dataframe")
+    from sklearn.datasets import load_sample_images
+
+    paths = []
+    for i, photo in enumerate(load_sample_images().images):
+        for j, crop in enumerate((photo[::6, ::6], photo[1::5, ::5])):
+            paths.append(str(tmp_path / f"{i}-{j}.png"))
+            pil.fromarray(crop).save(paths[-1])
+    featurizer = PretrainedFeaturizer("efficientnet_lite0", layer=3).fit(paths[:1])
+    expected = featurizer.transform(paths)
+    # dask's local threads: the partitions share the featurizer of the graph
+    lazy = featurizer.transform(dd.from_pandas(pd.Series(paths), npartitions=2))
+    clear_cache()  # computed again, not read from this process's memory
+    np.testing.assert_allclose(lazy.compute().to_numpy(), expected, rtol=1e-5, atol=1e-6)

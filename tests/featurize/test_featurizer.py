@@ -383,6 +383,7 @@ def test_float_images_beyond_float32_are_refused():
         PretrainedFeaturizer(encoder).fit(list(images))
 
 
+@pytest.mark.slow
 def test_the_featurizer_works_without_dask_installed():
     import subprocess
     import sys

@@ -39,6 +39,7 @@ def minilm_path():
     return str(package.get_model_path())
 
 
+@pytest.mark.slow
 def test_minilm_matches_sentence_transformers_encode(minilm_path):
     st = pytest.importorskip("sentence_transformers")
     texts = real_sentences(300)
@@ -53,6 +54,7 @@ def test_minilm_matches_sentence_transformers_encode(minilm_path):
     assert cosine.min() >= 0.9999, cosine.min()
 
 
+@pytest.mark.slow
 def test_minilm_layers_and_fine_tuning_run(minilm_path):
     texts = real_sentences(40)
     featurizer = PretrainedFeaturizer(minilm_path, layer=3).fit(texts)

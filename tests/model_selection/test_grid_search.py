@@ -131,6 +131,7 @@ def test_weighted_scorer_with_and_without_routing_agree(data):
     np.testing.assert_allclose(results[0], results[1])
 
 
+@pytest.mark.slow
 def test_search_over_the_weighter_itself(data):
     cv = KFold(3, shuffle=True, random_state=0)
     candidates = [

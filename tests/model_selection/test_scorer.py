@@ -272,7 +272,11 @@ def _validation_scores(data, weighter):
 
 
 @pytest.mark.parametrize(
-    "weighter", [GaussianRatioWeighter(1.0, 0.6), None], ids=["exact", "default"]
+    "weighter",
+    [
+        pytest.param(GaussianRatioWeighter(1.0, 0.6), id="exact"),
+        pytest.param(None, id="default", marks=pytest.mark.slow),
+    ],
 )
 def test_weighted_validation_tracks_target_accuracy_better(weighter):
     """Sugiyama et al. (2007): under covariate shift the importance-weighted source score

@@ -337,6 +337,7 @@ def test_regression_is_detected_and_scored_by_r2():
     )
 
 
+@pytest.mark.slow
 def test_the_default_methods_run_under_any_routing_configuration():
     X, y, sd = _data(n_targets=(45,), n_unlabelled=5)
     X = X[:, 1:]

@@ -11,6 +11,7 @@ from skxfer.reweight import (  # noqa: E402
     DiscriminativeWeighter,
     KLIEPWeighter,
     KMMWeighter,
+    NearestNeighborsWeighter,
     RULSIFWeighter,
     ULSIFWeighter,
 )
@@ -31,8 +32,9 @@ def _data(n_source=700, n_target=500, d=4):
         KLIEPWeighter(random_state=0, subsample=300),
         ULSIFWeighter(random_state=0, max_weight=3.0),
         DiscriminativeWeighter(),
+        KMMWeighter(solver="scalable", n_components=50, random_state=0),
     ],
-    ids=["ulsif", "rulsif", "kliep", "ulsif-clipped", "discriminative"],
+    ids=["ulsif", "rulsif", "kliep", "ulsif-clipped", "discriminative", "kmm-scalable"],
 )
 def test_blocks_give_the_in_memory_weights(weighter):
     X, domain = _data()
@@ -65,7 +67,9 @@ def test_discriminative_blocks_keep_the_chosen_form():
 def test_a_solver_that_needs_every_row_says_so():
     X, domain = _data(60, 40, d=2)
     with pytest.raises(TypeError, match="needs every row at once"):
-        KMMWeighter().fit(da.from_array(X, chunks=50), sample_domain=domain)
+        NearestNeighborsWeighter().fit(da.from_array(X, chunks=50), sample_domain=domain)
+    with pytest.raises(ValueError, match="solver='scalable'"):
+        KMMWeighter(solver="exact").fit(da.from_array(X, chunks=50), sample_domain=domain)
     with pytest.raises(ValueError, match="integer subsample"):
         KLIEPWeighter(subsample=None).fit(da.from_array(X, chunks=50), sample_domain=domain)
     with pytest.raises(TypeError, match="default classifier"):

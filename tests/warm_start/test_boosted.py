@@ -267,7 +267,10 @@ def test_no_labelled_target_row_raises(library):
         estimator(library, "classifier")().fit(X, y, sample_domain=sample_domain)
 
 
-@pytest.mark.parametrize("library", LIBRARIES)
+@pytest.mark.parametrize(
+    "library",
+    [pytest.param(lib, marks=pytest.mark.slow) if lib == "lightgbm" else lib for lib in LIBRARIES],
+)
 def test_no_file_is_written_to_the_working_directory(library, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     Xs, ys, Xt, yt = binary_task(n_source=200, n_target=60)

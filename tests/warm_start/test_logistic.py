@@ -401,6 +401,7 @@ def test_the_prior_is_centred_on_the_recalibrated_source():
     np.testing.assert_allclose(affine.intercept_, centre.intercept_, rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.slow
 def test_multinomial_recalibration_and_auto_alpha():
     rng = np.random.default_rng(3)
     w = np.array([[1.0, 0.0, 0.5, 0.0], [0.0, 1.0, -0.5, 0.0], [-1.0, -1.0, 0.0, 0.5]])
