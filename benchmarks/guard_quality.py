@@ -287,8 +287,11 @@ def run_source_task(name, task, sizes, n_seeds, xgb_ok):
 # tasks without a source rows: pretrained features against target-only features
 
 
-def featurize_tasks(quick):
+def featurize_tasks(quick, only=None):
     tasks = {}
+    if only is not None and only not in "text: Rotten Tomatoes":
+        usps = _usps(quick) if only in "images: USPS" else None
+        return {} if usps is None else {"images: USPS": usps}
     try:
         from skxfer.datasets import load_rotten_tomatoes
 
@@ -300,7 +303,7 @@ def featurize_tasks(quick):
         rows = np.random.RandomState(0).permutation(len(texts))[: 600 if quick else 1500]
         texts, y = np.asarray(texts, dtype=object)[rows], np.asarray(y)[rows]
         tasks["text: Rotten Tomatoes"] = _text_views(texts, y)
-    usps = _usps(quick)
+    usps = _usps(quick) if only is None else None
     if usps is not None:
         tasks["images: USPS"] = usps
     return tasks
@@ -563,6 +566,9 @@ def parse_args(argv=None):
     parser.add_argument("--sizes", type=int, nargs="+", default=None)
     parser.add_argument("--families", nargs="*", default=list(FAMILIES), choices=FAMILIES)
     parser.add_argument(
+        "--only", default=None, help="run only the tasks whose name contains this text"
+    )
+    parser.add_argument(
         "--add-rows",
         nargs="+",
         default=[],
@@ -590,6 +596,8 @@ def main(argv=None):
         with_source += list(WARM_START_TASKS[:2] if args.quick else WARM_START_TASKS)
     if "reweighting" in args.families:
         with_source += list(REWEIGHT_TASKS[:1] if args.quick else REWEIGHT_TASKS)
+    if args.only:
+        with_source = [name for name in with_source if args.only in name]
     for name, task in tabular_tasks(with_source).items():
         t0 = time.perf_counter()
         with warnings.catch_warnings():
@@ -599,7 +607,9 @@ def main(argv=None):
         _checkpoint(rows, args.families)
     sourceless = {}
     if "featurize" in args.families:
-        sourceless |= {k: ("featurize", v) for k, v in featurize_tasks(args.quick).items()}
+        sourceless |= {
+            k: ("featurize", v) for k, v in featurize_tasks(args.quick, args.only).items()
+        }
     if "time series" in args.families:
         sourceless |= {k: ("time series", v) for k, v in series_tasks(args.quick).items()}
     for name, (family, task) in sourceless.items():
