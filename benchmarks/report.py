@@ -11,11 +11,11 @@ README shows them. The README holds marker pairs::
 
 and this script replaces what lies between them with the run's provenance line and its tables.
 ``<!-- results:<name> tables=1,3 -->`` shows only the first and third tables of that file (every
-table stays in the JSON); ``rows=N`` shows the first N rows of each table shown, with a line
-saying how many the JSON holds. A marker whose results file does not exist yet gets a one-line
-note with the command that makes it: ``python benchmarks/<name>.py``, or the marker's own
-``command="..."``. Any results file renders the same generic way, so a new
-benchmark needs only a marker pair in the README.
+table stays in the JSON), ``tables=none`` only the provenance line; ``rows=N`` shows the first N
+rows of each table shown, with a line saying how many the JSON holds. A marker whose results
+file does not exist yet gets a one-line note with the command that makes it:
+``python benchmarks/<name>.py``, or the marker's own ``command="..."``. Any results file renders
+the same generic way, so a new benchmark needs only a marker pair in the README.
 
 Run from the repository root::
 
@@ -125,6 +125,10 @@ def render_block(name, options, results_dir=RESULTS_DIR):
         )
     payload = json.loads(path.read_text())
     tables = list(payload.get("tables") or [])
+    if options.get("tables") == "none":
+        return "\n\n".join(
+            [provenance(name, payload), f"_Its tables are in `benchmarks/results/{name}.json`._"]
+        )
     if "tables" in options:
         picked = [int(i) for i in options["tables"].split(",") if i.strip().isdigit()]
         tables = [tables[i - 1] for i in picked if 0 < i <= len(tables)]

@@ -109,3 +109,16 @@ def test_rows_option_keeps_the_first_rows(report, tmp_path):
     full = report.render_block("long", " rows=5", tmp_path)
     assert "row4" in full
     assert "First" not in full
+
+
+def test_tables_none_shows_the_provenance_line_only(report, tmp_path):
+    payload = {
+        "date": "2026-01-01 00:00 UTC",
+        "command": "python benchmarks/demo.py",
+        "tables": [{"title": "T", "headers": ["a"], "rows": [["1"]]}],
+    }
+    (tmp_path / "demo.json").write_text(json.dumps(payload))
+    body = report.render_block("demo", " tables=none", tmp_path)
+    assert "| a |" not in body.replace("  ", " ")
+    assert "python benchmarks/demo.py" in body
+    assert "benchmarks/results/demo.json" in body
