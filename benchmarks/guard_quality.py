@@ -559,6 +559,15 @@ def render_compact(rows):
     return headers, table
 
 
+def _seeds_text(rows):
+    """How many seeds each family's rows hold, e.g. "seeds: warm start 3, featurize 5"."""
+    per_family = {}
+    for row in rows:
+        per_family.setdefault(row["family"], set()).add(row["seed"])
+    counts = [f"{family} {len(per_family[family])}" for family in FAMILIES if family in per_family]
+    return "seeds: " + ", ".join(counts)
+
+
 def _losses(cell, base, rule):
     """Tasks where the guard loses to target only by more than two standard errors."""
     lost = []
@@ -696,7 +705,7 @@ def main(argv=None):
     )
     markdown = "\n".join(
         [
-            f"### Guarded transfer against its parts, per family ({n_seeds} seeds)",
+            f"### Guarded transfer against its parts, per family ({_seeds_text(rows)})",
             "",
             "Accuracy (R^2 for wine-reg) on held-out target rows, mean over each family's "
             f"(task, transfer method) cases. {goal}",
