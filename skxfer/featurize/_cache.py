@@ -16,10 +16,15 @@ read from disk whose shape or dtype is not what the encoder produces. A folder t
 written (read-only, full, a file in its place) is skipped with a warning: the features are
 computed all the same.
 
-Featurizers that share a folder also share the work: before computing rows it missed, a
-featurizer takes the encoder's lock (a thread lock, and a file lock in the folder where the
-platform has ``fcntl``) and looks again, so two workers of a grid search never run the same rows
-at once: the second finds what the first wrote.
+Featurizers that share a folder also share the work. A featurizer computes the rows it missed
+chunk by chunk; for each chunk it takes the encoder's lock (a thread lock, and a file lock in the
+folder where the platform has ``fcntl``), looks again, and *claims* rows that nobody else is
+computing (a small ``claims.json`` beside the segments; in memory for the threads of one process),
+then releases the lock while it runs them. Two workers of a grid search that miss the same rows
+therefore split them between them instead of one waiting for the other, and neither runs a row
+the other runs. A worker whose remaining rows are all claimed by others waits until their
+segments appear. A claim whose process is gone (or, from another machine, older than
+:data:`CLAIM_TIMEOUT` seconds) no longer counts.
 
 The folder is ``cache_dir`` when the featurizer has one. Otherwise a featurizer that is pickled
 (sent to joblib's process workers or to dask workers) takes the *shared folder* along, and its
@@ -30,9 +35,12 @@ temporary directory, created on first use. Every featurizer of the machine reads
 import contextlib
 import getpass
 import hashlib
+import json
 import os
+import socket
 import tempfile
 import threading
+import time
 import uuid
 import warnings
 from collections import OrderedDict
@@ -180,8 +188,9 @@ class ActivationCache:
     """The view of one featurizer on the store, for one fit or transform: memory always; the
     segments of ``folder/group`` when ``folder`` is set, written to when ``writable``.
 
-    ``coordinate``: take the encoder's lock before computing missed rows (see
-    :meth:`computing`); off where the callers compute disjoint rows (dask partitions)."""
+    ``coordinate``: share the missed rows with the other featurizers of the encoder by
+    claiming them (see :meth:`claim`); off where the callers compute disjoint rows (dask
+    partitions)."""
 
     def __init__(self, folder, group, *, writable=True, coordinate=True):
         self.folder = None if folder is None else os.fspath(folder)
@@ -193,6 +202,7 @@ class ActivationCache:
         self._writable = self.folder is not None and writable
         self._pending = []
         self._pending_bytes = 0
+        self._token = uuid.uuid4().hex
 
     def lookup(self, keys):
         """The cached arrays of ``keys`` (None where missing), and the positions of those
@@ -246,8 +256,8 @@ class ActivationCache:
 
     @contextlib.contextmanager
     def computing(self):
-        """Hold the encoder's lock while computing rows: other threads of the process, and
-        other processes writing to the same folder, wait, then find those rows cached."""
+        """Hold the encoder's lock (briefly: to look again and :meth:`claim` rows): other
+        threads of the process, and other processes writing to the same folder, wait."""
         if not self.coordinate:
             yield
             return
@@ -255,6 +265,67 @@ class ActivationCache:
             lock = _LOCKS.setdefault(self.group, threading.RLock())
         with lock, self._file_lock():
             yield
+
+    def claim(self, rows, limit):
+        """Claim up to ``limit`` of ``rows`` (``(position, row id)`` pairs) that no live
+        claimant holds, inside :meth:`computing`; returns the positions claimed. Without
+        coordination every row is the caller's."""
+        if not self.coordinate:
+            return [position for position, _ in rows]
+        mine = []
+        with self._claims() as claims:
+            now = time.time()
+            for position, row in rows:
+                holder = claims.get(row)
+                if _alive(holder, now) and _token(holder) != self._token:
+                    continue
+                claims[row] = [_HOST, os.getpid(), now, self._token]
+                mine.append(position)
+                if len(mine) >= limit:
+                    break
+        return mine
+
+    def release(self, rows):
+        """Drop this cache's claims on ``rows`` (row ids), whether they were computed or not."""
+        if not self.coordinate:
+            return
+        with self.computing(), self._claims() as claims:
+            for row in rows:
+                if _token(claims.get(row)) == self._token:
+                    del claims[row]
+
+    @contextlib.contextmanager
+    def _claims(self):
+        """The claims of the encoder's rows, by row id: ``[host, pid, time, token]``. In a
+        ``claims.json`` of the folder when it is written to under a file lock, so that
+        processes see each other's; else in memory (the threads of this process)."""
+        if not (self._writable and fcntl is not None):
+            with _LOCKS_GUARD:
+                claims = _MEMORY_CLAIMS.setdefault(self.group, {})
+            yield claims
+            return
+        path = os.path.join(self.group_dir, "claims.json")
+        try:
+            with open(path, encoding="utf-8") as f:
+                claims = json.load(f)
+            if not isinstance(claims, dict):
+                claims = {}
+        except (OSError, ValueError):
+            claims = {}  # none yet, or a damaged file: the claims were only a hint
+        before = dict(claims)
+        yield claims
+        if claims == before:
+            return
+        now = time.time()
+        claims = {row: h for row, h in claims.items() if _alive(h, now)}
+        try:
+            os.makedirs(self.group_dir, mode=0o700, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.group_dir, suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(claims, f)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # no claims on disk: the rows may be computed twice, never wrongly
 
     @contextlib.contextmanager
     def _file_lock(self):
@@ -282,6 +353,39 @@ SEGMENT_BYTES = 64 * 1024**2
 # the locks of the encoders computing in this process, by group
 _LOCKS = {}
 _LOCKS_GUARD = threading.Lock()
+# the claims of the threads of this process where the folder holds none, by group
+_MEMORY_CLAIMS = {}
+
+#: Seconds after which a claim made on another machine (whose process cannot be asked
+#: whether it still runs) no longer counts; it is also the longest any claim counts.
+CLAIM_TIMEOUT = float(os.environ.get("SKXFER_CLAIM_TIMEOUT", 3600))
+
+_HOST = socket.gethostname()
+
+
+def _token(holder):
+    """The token of a claim (None for a malformed one)."""
+    return holder[3] if isinstance(holder, list) and len(holder) > 3 else None
+
+
+def _alive(holder, now):
+    """Whether a claim ``[host, pid, time, token]`` still counts: not too old and, on this
+    machine, its process still running."""
+    try:
+        host, pid, since = holder[0], int(holder[1]), float(holder[2])
+    except (TypeError, ValueError, IndexError):
+        return False
+    if now - since > CLAIM_TIMEOUT:
+        return False
+    if host != _HOST or os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, under another user
+    return True
 
 
 def _trusted(folder):

@@ -3,6 +3,7 @@
 import copy
 import os
 import threading
+import time
 import warnings
 from collections import OrderedDict
 from contextlib import nullcontext
@@ -40,6 +41,8 @@ _MAX_LOADED = 2
 # Featurizers of this process that loaded (or copied) their network: a dask worker should
 # count one per featurizer it was sent, not one per partition.
 ENCODER_LOADS = [0]
+# seconds a featurizer waits between looks for rows that others are computing
+_FIRST_PAUSE, _LONGEST_PAUSE = 0.01, 0.5
 _ENCODER_LOCK = threading.RLock()
 
 
@@ -209,14 +212,17 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     run the frozen network again. Instead an unfitted featurizer that is pickled, as a
     search or cross-validation sends it to its workers, takes the shared folder along
     (``SKXFER_CACHE_DIR`` when set, else ``skxfer-activations-<user id>`` in the temporary
-    directory, created on first use, readable by its owner only): the workers write each
-    pass there as one file, and before computing rows a worker takes a lock on the encoder
-    (a file lock) and looks again, so the second worker finds what the first computed. The
-    parent reads the folder for the refit. Threads (the threading backend) share the
-    process's memory and wait on the same lock. So the grid costs about one forward pass
-    with any joblib backend on one machine. On a cluster whose machines share no disk, each
-    machine runs the rows its workers meet (about one pass per machine); pass a
-    ``cache_dir`` on a shared file system to share them across machines. The folder is not
+    directory, created on first use, readable by its owner only), and write their rows
+    there. Workers that miss the same rows split them: each computes the rows it missed
+    chunk by chunk, and before each chunk it takes the encoder's lock (a file lock), looks
+    again and claims rows that no other worker is computing; a worker whose remaining rows
+    are all claimed waits for them to be written. The parent reads the folder for the
+    refit. Threads (the threading backend) share the process's memory and claim rows the
+    same way. So the grid costs about one forward pass with any joblib backend on one
+    machine, and workers that start together each run part of it. On a cluster whose
+    machines share no disk, each machine runs the rows its workers meet (about one pass
+    per machine); pass a ``cache_dir`` on a shared file system to share them across
+    machines. The folder is not
     pruned: delete it to reclaim the space (its files are only read again for the same
     network, preprocessing and rows).
 
@@ -573,18 +579,11 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         prefix = self._key(encoder, what)
         keys = [digest(prefix, k) for k in row_keys]
         found, from_disk = cache.lookup(keys)
-        missing = [i for i, v in enumerate(found) if v is None]
-        with cache.computing() if missing else nullcontext():
-            if missing:  # another thread or process may have computed them meanwhile
-                again, again_from_disk = cache.lookup([keys[i] for i in missing])
-                for i, value in zip(missing, again):
-                    found[i] = value
-                from_disk += [missing[j] for j in again_from_disk]
-                missing = [i for i in missing if found[i] is None]
-            if from_disk and not missing and not LAYOUTS.known(prefix):
-                missing = from_disk[:1]
-            self._fill(encoder, items, row_keys, cache, what, found, missing)
-        computed = set(missing)
+        computed = self._share_pass(encoder, items, row_keys, keys, cache, what, found, from_disk)
+        if from_disk and not computed and not LAYOUTS.known(prefix):
+            computed = from_disk[:1]
+            self._fill(encoder, items, row_keys, cache, what, found, computed)
+        computed = set(computed)
         exact = what.startswith("pooled")
         read = [i for i in from_disk if i not in computed]
         bad = [i for i in read if not LAYOUTS.matches(prefix, found[i], exact)]
@@ -604,6 +603,40 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 cache.admit(keys[i], found[i])
         return found
 
+    def _share_pass(self, encoder, items, row_keys, keys, cache, what, found, from_disk):
+        """Compute the rows of ``found`` that are None, chunk by chunk, sharing them with the
+        other featurizers of the encoder (threads, and processes writing to the same folder):
+        each chunk is what is still missing and claimed by nobody else; when everything left
+        is claimed, wait for it to appear. Fills ``found`` (and ``from_disk``, the positions
+        read from disk); returns the positions computed here."""
+        missing = [i for i, value in enumerate(found) if value is None]
+        if encoder.modality == "text":  # chunks of similar length pad little
+            missing.sort(key=lambda i: len(items[i]))
+        chunk = self.batch_size * int(np.clip(np.ceil(len(missing) / (8 * self.batch_size)), 1, 16))
+        computed, pause = [], _FIRST_PAUSE
+        progress = _progress(self.verbose if missing else 0, len(missing), encoder.modality)
+        while missing:
+            with cache.computing():  # another thread or process may have computed them
+                again, again_from_disk = cache.lookup([keys[i] for i in missing])
+                for i, value in zip(missing, again):
+                    found[i] = value
+                from_disk += [missing[j] for j in again_from_disk]
+                missing = [i for i in missing if found[i] is None]
+                mine = cache.claim([(i, row_keys[i]) for i in missing], chunk) if missing else []
+            if mine:
+                try:
+                    self._fill(encoder, items, row_keys, cache, what, found, mine, progress)
+                finally:
+                    cache.release([row_keys[i] for i in mine])
+                computed += mine
+                missing = [i for i in missing if found[i] is None]
+                pause = _FIRST_PAUSE
+            elif missing:  # all claimed by others: their segments appear when done
+                time.sleep(pause)
+                pause = min(2 * pause, _LONGEST_PAUSE)
+        progress.close()
+        return computed
+
     def _cache_for(self, encoder, *, coordinate=True):
         """The activation cache of one fit or transform (it warns once when ``cache_dir``
         cannot be written), or None when it is off (``cache=False``, or an encoder whose
@@ -621,7 +654,7 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             shared or shared_folder(), group, writable=shared is not None, coordinate=coordinate
         )
 
-    def _fill(self, encoder, items, row_keys, cache, what, found, positions):
+    def _fill(self, encoder, items, row_keys, cache, what, found, positions, progress=None):
         if positions:
             computed = self._forward(
                 encoder,
@@ -629,11 +662,12 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 [row_keys[i] for i in positions],
                 cache,
                 what,
+                progress,
             )
             for i, value in zip(positions, computed):
                 found[i] = value
 
-    def _forward(self, encoder, items, row_keys, cache, what):
+    def _forward(self, encoder, items, row_keys, cache, what, progress=None):
         """One pass of the frozen network over ``items``. With a cache it stores the pooled
         output of every layer and, when fine-tuning is asked for, the full output of every
         block (a grid over ``layer`` or ``freeze_depth`` then needs no second pass while the
@@ -647,7 +681,9 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             if self.dtype == "bfloat16"
             else nullcontext()
         )
-        progress = _progress(self.verbose, len(items), encoder.modality)
+        own_progress = progress is None
+        if own_progress:
+            progress = _progress(self.verbose, len(items), encoder.modality)
 
         def keep(name, positions, values):
             if name == what:
@@ -674,7 +710,8 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                         rows = encoder.unpad(state.float().cpu(), context_cpu)
                         keep(state_name, positions, rows)
                 progress.update(len(positions))
-        progress.close()
+        if own_progress:
+            progress.close()
         if cache is not None:
             cache.flush()
         return result
