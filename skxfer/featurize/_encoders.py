@@ -77,6 +77,11 @@ class Encoder:
     def row_keys(self, items):
         return [digest(self.fingerprint, self.row_key(item)) for item in items]
 
+    def sizes(self, items):
+        """The cost of each row, where rows differ (None: they cost alike). A pass split
+        into chunks takes rows in this order, so each chunk batches rows that pad little."""
+        return None
+
     def unpad(self, state, context):
         """Per-row arrays of a batch state (text trims the padding; others split rows)."""
         return list(state.float().numpy())

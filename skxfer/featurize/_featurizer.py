@@ -610,9 +610,12 @@ class PretrainedFeaturizer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         is claimed, wait for it to appear. Fills ``found`` (and ``from_disk``, the positions
         read from disk); returns the positions computed here."""
         missing = [i for i, value in enumerate(found) if value is None]
-        if encoder.modality == "text":  # chunks of similar length pad little
-            missing.sort(key=lambda i: len(items[i]))
-        chunk = self.batch_size * int(np.clip(np.ceil(len(missing) / (8 * self.batch_size)), 1, 16))
+        sizes = encoder.sizes([items[i] for i in missing]) if len(missing) > 1 else None
+        if sizes is not None:  # the order of the whole pass: each chunk batches as it would
+            missing = [missing[j] for j in np.argsort(sizes, kind="stable")]
+        # chunks small enough that workers starting together share the pass, and that the
+        # last one waits little for the others; large enough to batch well
+        chunk = self.batch_size * int(np.clip(len(missing) // (8 * self.batch_size), 1, 16))
         computed, pause = [], _FIRST_PAUSE
         progress = _progress(self.verbose if missing else 0, len(missing), encoder.modality)
         while missing:

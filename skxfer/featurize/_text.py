@@ -102,10 +102,21 @@ class TextEncoder(Encoder):
     def row_key(self, item):
         return item
 
+    def sizes(self, items):
+        """Tokens per text (the order :meth:`batches` sorts by)."""
+        return [len(ids) for ids in self._token_ids(items)]
+
     def batches(self, items, batch_size):
         """Token ids of every text, batched by length so each batch pads to its own longest
         text (sorting removes most of the padding a random batch would carry)."""
-        encoded = self.tokenizer(
+        encoded = self._token_ids(items)
+        order = np.argsort([len(ids) for ids in encoded], kind="stable")
+        for start in range(0, len(order), batch_size):
+            positions = order[start : start + batch_size]
+            yield positions, self._pad_ids([encoded[i] for i in positions])
+
+    def _token_ids(self, items):
+        return self.tokenizer(
             items,
             truncation=True,
             max_length=self.max_length,
@@ -113,10 +124,6 @@ class TextEncoder(Encoder):
             return_attention_mask=False,
             return_token_type_ids=False,
         )["input_ids"]
-        order = np.argsort([len(ids) for ids in encoded], kind="stable")
-        for start in range(0, len(order), batch_size):
-            positions = order[start : start + batch_size]
-            yield positions, self._pad_ids([encoded[i] for i in positions])
 
     def _pad_ids(self, rows):
         import torch
