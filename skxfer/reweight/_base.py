@@ -10,7 +10,11 @@ from sklearn.utils.validation import check_is_fitted, check_random_state, valida
 
 from skxfer._domain import _rows, domain_masks, warn_no_transfer
 from skxfer.utils._chunks import is_dask_collection
+from skxfer.utils._threads import map_row_blocks
 
+# Values per block when the column extremes are read (2 MB of float64: the second pass
+# over a block reads it from cache).
+_EXTREMES_BLOCK_ELEMENTS = 2**18
 # A squared difference below tiny / eps (about 1e-292) is subnormal and has lost precision.
 _SMALLEST_SPREAD = float(np.sqrt(np.finfo(np.float64).tiny / np.finfo(np.float64).eps))
 
@@ -169,8 +173,14 @@ def check_magnitude(X, name, *, n_rows=None, spread=True):
     if X.size == 0:
         return
     n_rows = len(X) if n_rows is None else n_rows
-    # Column extremes, two passes over X and no temporary the size of X.
-    high, low = X.max(axis=0), X.min(axis=0)
+    # Column extremes, block by block on the available threads (each block read twice while
+    # it is in cache), and no temporary the size of X.
+    step = max(1, _EXTREMES_BLOCK_ELEMENTS // max(1, X.shape[1]))
+    extremes = map_row_blocks(
+        lambda rows, _: (X[rows].max(axis=0), X[rows].min(axis=0)), len(X), step
+    )
+    high = np.max([h for h, _ in extremes], axis=0)
+    low = np.min([lo for _, lo in extremes], axis=0)
     largest = float(max(np.abs(high).max(), np.abs(low).max()))
     limit = float(np.sqrt(np.finfo(np.float64).max / (16.0 * n_rows * X.shape[1])))
     if largest > limit:

@@ -14,7 +14,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted, v
 
 from skxfer.reweight._base import BaseWeighter
 from skxfer.utils._chunks import is_dask_collection
-from skxfer.utils._threads import single_threaded_blas
+from skxfer.utils._threads import map_row_blocks, single_threaded_blas
 
 _CALIBRATION_FOLDS = 5
 
@@ -371,26 +371,60 @@ class _Standardized(TransformerMixin, BaseEstimator):
         d = parts[0].shape[1]
         self.n_features_in_ = d
         n_rows = sum(len(part) for part in parts)
-        self.mean_ = sum(part.sum(axis=0, dtype=np.float64) for part in parts) / max(n_rows, 1)
+        step = _block_length(d)
+        # every pass runs over blocks of rows on the available threads; its partial sums
+        # add up in block order, so the result does not depend on the thread count
+        sums = [
+            block_sum
+            for part in parts
+            for block_sum in map_row_blocks(
+                lambda rows, _, part=part: part[rows].sum(axis=0, dtype=np.float64), len(part), step
+            )
+        ]
+        self.mean_ = np.sum(sums, axis=0) / max(n_rows, 1) if sums else np.zeros(d)
+
+        def squares(part, rows, scratch):
+            z = np.subtract(part[rows], self.mean_, out=scratch[: _length(part, rows)])
+            return np.einsum("ij,ij->j", z, z)
+
         sum_squares = np.zeros(d)
         for part in parts:
-            blocks = _row_blocks(len(part), d)
-            scratch = _scratch(part, blocks)
-            for block in blocks:
-                z = np.subtract(part[block], self.mean_, out=scratch[: _length(part, block)])
-                sum_squares += np.einsum("ij,ij->j", z, z)
+            for block_sum in map_row_blocks(
+                lambda rows, scratch, part=part: squares(part, rows, scratch),
+                len(part),
+                step,
+                lambda part=part: np.empty((min(step, len(part)), d)),
+            ):
+                sum_squares += block_sum
         self.scale_ = _nonzero(np.sqrt(sum_squares / max(n_rows, 1)))
         out = np.empty((n_rows, d + len(_added_columns(self.form, d)[0])), dtype=np.float32)
         start = 0
         for part in parts:
             self._standardize_into(part, out[start : start + len(part)])
             start += len(part)
+        if out.shape[1] == d:
+            self.added_mean_ = np.zeros(0)
+            self.added_scale_ = np.ones(0)
+            return out
         added = out[:, d:]
-        self.added_mean_ = added.mean(axis=0, dtype=np.float64)
-        added -= self.added_mean_
-        sum_squares = np.einsum("ij,ij->j", added, added, dtype=np.float64)
+        added_step = _block_length(added.shape[1])
+        sums = map_row_blocks(
+            lambda rows, _: added[rows].sum(axis=0, dtype=np.float64), n_rows, added_step
+        )
+        self.added_mean_ = np.sum(sums, axis=0) / max(n_rows, 1)
+
+        def center(rows, _):
+            block = added[rows]
+            block -= self.added_mean_
+            return np.einsum("ij,ij->j", block, block, dtype=np.float64)
+
+        sum_squares = np.sum(map_row_blocks(center, n_rows, added_step), axis=0)
         self.added_scale_ = _nonzero(np.sqrt(sum_squares / max(n_rows, 1)))
-        added /= self.added_scale_
+
+        def scale(rows, _):
+            np.divide(added[rows], self.added_scale_, out=added[rows], casting="same_kind")
+
+        map_row_blocks(scale, n_rows, added_step)
         return out
 
     def transform(self, X):
@@ -412,15 +446,18 @@ class _Standardized(TransformerMixin, BaseEstimator):
         """``_standardize`` written into ``out``, a float32 array of its shape."""
         d = X.shape[1]
         left, right = _added_columns(self.form, d)
-        blocks = _row_blocks(len(X), d)
-        scratch = _scratch(X, blocks)
-        for block in blocks:
-            # centred in float64 (in one block-sized buffer), scaled straight into float32
+        step = _block_length(d)
+
+        def standardize(block, scratch):
+            # centred in float64 (in the thread's block-sized buffer), scaled straight into
+            # float32
             z = np.subtract(X[block], self.mean_, out=scratch[: _length(X, block)])
             np.divide(z, self.scale_, out=out[block, :d], casting="same_kind")
             if len(left):
                 z = out[block, :d]
                 np.multiply(z[:, left], z[:, right], out=out[block, d:])
+
+        map_row_blocks(standardize, len(X), step, lambda: np.empty((min(step, len(X)), d)))
         return out
 
     def get_feature_names_out(self, input_features=None):
@@ -446,19 +483,10 @@ def _nonzero(scale):
     return scale
 
 
-def _row_blocks(n_rows, n_columns=None, block_rows=8192):
-    """Slices of at most ``block_rows`` rows (fewer for wide rows: about 8 MB of float64 a
+def _block_length(n_columns, block_rows=8192):
+    """Rows per block: at most ``block_rows``, fewer for wide rows (about 8 MB of float64 a
     block), so float64 temporaries stay small and in cache."""
-    if n_columns:
-        block_rows = max(64, min(block_rows, 2**20 // n_columns))
-    return [slice(start, start + block_rows) for start in range(0, n_rows, block_rows)]
-
-
-def _scratch(X, blocks):
-    """A float64 array for the largest of ``blocks`` of rows of ``X``, reused block after
-    block (a fresh one per block costs page faults: a third of the time at d = 800)."""
-    rows = max((_length(X, block) for block in blocks), default=0)
-    return np.empty((rows, X.shape[1]))
+    return max(64, min(block_rows, 2**20 // max(1, n_columns)))
 
 
 def _length(X, block):

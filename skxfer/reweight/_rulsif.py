@@ -16,7 +16,7 @@ from skxfer.reweight._kernel import (
     wide_scratch,
 )
 from skxfer.utils._chunks import is_dask_collection, map_rows, take_rows
-from skxfer.utils._threads import single_threaded_blas
+from skxfer.utils._threads import map_row_blocks, single_threaded_blas
 
 # Rows per domain used to choose the bandwidth and penalty: the criterion is a mean over
 # rows, so a few thousand pin it down, and this keeps the search cost flat in n.
@@ -284,11 +284,11 @@ def kernel_ratio(X, centers, bandwidth, coef):
         return map_rows(kernel_ratio, X, centers, bandwidth, coef)
     out = np.empty(len(X))
     step = _block_rows(X.shape[1])
-    scratch = wide_scratch(min(step, len(X)), X.shape[1])
-    with single_threaded_blas():
-        for start in range(0, len(X), step):
-            block = slice(start, start + step)
-            out[block] = gaussian_kernel(X[block], centers, bandwidth, scratch) @ coef
+
+    def fill(rows, scratch):
+        out[rows] = gaussian_kernel(X[rows], centers, bandwidth, scratch) @ coef
+
+    map_row_blocks(fill, len(X), step, lambda: wide_scratch(min(step, len(X)), X.shape[1]))
     return out
 
 
@@ -315,16 +315,22 @@ def _center_indices(n_target, n_centers, random_state):
 def _kernel_moments(X, centers, bandwidth, rows=None):
     """``Phi' Phi`` and the column sums of ``Phi = k(X[rows], centers)`` (every row of ``X``
     when ``rows`` is None), in blocks of rows."""
-    G = np.zeros((len(centers), len(centers)))
-    s = np.zeros(len(centers))
     n = len(X) if rows is None else len(rows)
     step = _block_rows(X.shape[1])
-    scratch = wide_scratch(min(step, n), X.shape[1])
-    for start in range(0, n, step):
-        block = X[start : start + step] if rows is None else X[rows[start : start + step]]
+
+    def moments(part, scratch):
+        block = X[part] if rows is None else X[rows[part]]
         Phi = gaussian_kernel(block, centers, bandwidth, scratch)
-        G += Phi.T @ Phi
-        s += Phi.sum(axis=0)
+        return Phi.T @ Phi, Phi.sum(axis=0)
+
+    G = np.zeros((len(centers), len(centers)))
+    s = np.zeros(len(centers))
+    # summed in block order: the same total whatever the number of threads
+    for G_block, s_block in map_row_blocks(
+        moments, n, step, lambda: wide_scratch(min(step, n), X.shape[1])
+    ):
+        G += G_block
+        s += s_block
     return G, s
 
 
