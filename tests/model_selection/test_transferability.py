@@ -358,7 +358,7 @@ def test_rank_layers_scores_every_layer_after_one_forward_pass(monkeypatch):
 
     monkeypatch.setattr(PretrainedFeaturizer, "_forward", counting)
     ranking = rank_layers(PretrainedFeaturizer(net), X, y, score="h_score_shrinkage")
-    assert passes == [len(X)]
+    assert sum(passes) == len(X)  # every row through the network once (in chunks)
     assert sorted(ranking["layer"].tolist()) == [0, 1, 2, 3, 4]
     assert ranking["rank"].tolist() == [1, 2, 3, 4, 5]
     assert ranking["score"].is_monotonic_decreasing
