@@ -357,8 +357,10 @@ _LOCKS_GUARD = threading.Lock()
 _MEMORY_CLAIMS = {}
 
 #: Seconds after which a claim made on another machine (whose process cannot be asked
-#: whether it still runs) no longer counts; it is also the longest any claim counts.
-CLAIM_TIMEOUT = float(os.environ.get("SKXFER_CLAIM_TIMEOUT", 3600))
+#: whether it still runs) no longer counts; it is also the longest any claim counts. A
+#: claim covers one chunk of at most 16 batches, which takes seconds to a few minutes:
+#: rows of a worker that died on another machine are computed again after this long.
+CLAIM_TIMEOUT = float(os.environ.get("SKXFER_CLAIM_TIMEOUT", 600))
 
 _HOST = socket.gethostname()
 
