@@ -29,6 +29,9 @@ Tasks and candidates:
   random weights, the raw pixels and their 32 principal components. So that the CPU can
   afford it, the images go through the network at 64 x 64 pixels (grey to RGB, normalised
   as for the packaged model) rather than 224 x 224;
+- MNIST heads on USPS (both image tasks): per EfficientNet candidate, a logistic regression
+  fitted on MNIST's features predicts USPS's training rows; LEEP of its probabilities and NCE
+  of its labels, ranked against USPS's probe on the same candidate;
 - GunPointOldVersusYoung (UCR, ``skxfer.datasets.load_gunpoint_transfer``; the archive's
   train/test split): the 3 blocks of four ``ConvSeriesEncoder`` FCNs trained on the GunPoint
   source, all narrower than the default so that the CPU can afford them: a quarter of the
@@ -60,6 +63,8 @@ from _common import DATA_DIR, machine_info, markdown_table, save_results, versio
 
 C_GRID = [0.01, 0.1, 1.0, 10.0]
 SCORE_NAMES = {"logme": "LogME", "h_score": "H-score", "h_score_shrinkage": "shrunk H-score"}
+# scores of a source classifier's predictions (MNIST heads on USPS rows)
+HEAD_SCORE_NAMES = {"leep": "LEEP", "nce": "NCE"}
 TAU_GOAL, COST_GOAL = 0.7, 0.1
 
 
@@ -241,13 +246,61 @@ def score_candidates(features, y, n_train):
     return rows
 
 
-def summarise(task, rows):
+def head_rows(source, target):
+    """LEEP and NCE of a source classifier head, per candidate of both image tasks: a
+    standardised logistic regression fitted on the source task's features of that candidate
+    (all its rows) predicts the target task's training rows. The truth each is ranked
+    against is the target's tuned probe on the same candidate. The head's fit counts in the
+    score's seconds (a user's source model would bring its own)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from skxfer.model_selection import leep_score, nce_score
+
+    source_features, source_y, _, _ = source
+    target_features, target_y, n_train, target_rows = target
+    probed = {(r["encoder"], r["layer"]): r for r in target_rows}
+    rows = []
+    for key, F_source in source_features.items():
+        if key not in target_features or key not in probed or key[1] == "-":
+            continue  # pixels: the two tasks' images differ in size
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            head = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+            head.fit(F_source, source_y)
+        proba = head.predict_proba(target_features[key][:n_train])
+        fitted = time.perf_counter() - start
+        row = {
+            "encoder": key[0],
+            "layer": key[1],
+            "accuracy": probed[key]["accuracy"],
+            "probe_seconds": probed[key]["probe_seconds"],
+        }
+        for name, function, predicted in (
+            ("leep", leep_score, proba),
+            ("nce", nce_score, head.classes_[proba.argmax(axis=1)]),
+        ):
+            start = time.perf_counter()
+            row[name] = float(function(predicted, target_y[:n_train]))
+            row[f"{name}_seconds"] = fitted + time.perf_counter() - start
+        rows.append(row)
+        print(
+            f"  {key[0]:<28} {str(key[1]):>5}  acc {row['accuracy']:.3f}  "
+            f"LEEP {row['leep']:+.4f}  NCE {row['nce']:+.4f}",
+            flush=True,
+        )
+    return rows
+
+
+def summarise(task, rows, names=None):
     from scipy.stats import kendalltau, weightedtau
 
     accuracy = np.array([r["accuracy"] for r in rows])
     probe_seconds = sum(r["probe_seconds"] for r in rows)
     out = []
-    for key, label in SCORE_NAMES.items():
+    for key, label in (names or SCORE_NAMES).items():
         scores = np.array([r[key] for r in rows])
         tau = float(kendalltau(scores, accuracy).statistic)
         wtau = float(weightedtau(scores, accuracy).statistic)
@@ -454,7 +507,7 @@ def main():
     from threadpoolctl import threadpool_limits
 
     info = machine_info()
-    rows, summary, timing, notes = [], [], [], {}
+    rows, summary, timing, notes, kept, heads = [], [], [], {}, {}, []
     with tempfile.TemporaryDirectory() as workdir, threadpool_limits(1):
         jobs = []
         if "text" in wanted:
@@ -491,6 +544,7 @@ def main():
                 r["task"] = task
             rows += task_rows
             summary += summarise(task, task_rows)
+            kept[task] = (features, y, n_train, task_rows)
             timing += [[task, *t] for t in passes]
             for s in summary[-len(SCORE_NAMES) :]:
                 print(
@@ -498,6 +552,12 @@ def main():
                     f"  cost ratio {s['cost_ratio']:.3f}",
                     flush=True,
                 )
+        if "MNIST" in kept and "USPS" in kept:
+            print("MNIST -> USPS, source heads", flush=True)
+            heads = head_rows(kept["MNIST"], kept["USPS"])
+            summary += summarise("MNIST heads -> USPS", heads, HEAD_SCORE_NAMES)
+            for s in summary[-len(HEAD_SCORE_NAMES) :]:
+                print(f"  {s['score']:<15} tau {s['tau']:+.2f}  cost ratio {s['cost_ratio']:.3f}")
     result_tables = tables(summary, rows, timing)
     markdown = "\n\n".join(
         f"### {t['title']}\n\n{markdown_table(t['headers'], t['rows'])}" for t in result_tables
@@ -512,6 +572,7 @@ def main():
         "date": info["date"],
         "tables": result_tables,
         "rows": rows,
+        "head_rows": heads,
         "summary": summary,
         "notes": notes,
     }
