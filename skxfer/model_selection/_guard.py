@@ -131,9 +131,10 @@ class TransferOrTarget(MetaEstimatorMixin, BaseEstimator):
     and image features against TF-IDF and pixels, a source network's features on 4 UCR
     series tasks; 10, 30 and 100 target labels) the stacked guard's mean was at least the
     better of its two parts minus 0.005 in 17 of 21 (method, size) cells and it lost to the
-    target-only model by more than two standard errors on no task at 100 labels. It fell short where a few labels cannot rank the two models: by
-    0.005-0.010 at 10-30 labels, and by 0.07 on ten-class digits with one label per class,
-    where the log-loss-optimal blend is not the most accurate one. ``rule="select"`` met the
+    target-only model by more than two standard errors on no task at 100 labels. It fell
+    short where a few labels cannot rank the two models: by 0.005-0.010 at 10-30 labels, and
+    by 0.07 on ten-class digits with one label per class, where the log-loss-optimal blend is
+    not the most accurate one. ``rule="select"`` met the
     goal less often.
 
     Examples
