@@ -134,8 +134,7 @@ class TransferOrTarget(MetaEstimatorMixin, BaseEstimator):
     target-only model by more than two standard errors on no task at 100 labels. It fell
     short where a few labels cannot rank the two models: by 0.005-0.010 at 10-30 labels, and
     by 0.07 on ten-class digits with one label per class, where the log-loss-optimal blend is
-    not the most accurate one. ``rule="select"`` met the
-    goal less often.
+    not the most accurate one. ``rule="select"`` met the goal less often.
 
     Examples
     --------
