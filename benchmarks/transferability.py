@@ -415,6 +415,17 @@ def run_series(cache_dir):
 # --- report -------------------------------------------------------------------------------
 
 
+def _score_first(entry):
+    """Order of the main table: by score (LogME, the head scores, the H-scores), then task."""
+    order = [
+        SCORE_NAMES["logme"],
+        *HEAD_SCORE_NAMES.values(),
+        SCORE_NAMES["h_score"],
+        SCORE_NAMES["h_score_shrinkage"],
+    ]
+    return order.index(entry["score"])
+
+
 def tables(summary, rows, timing):
     verdict = {True: "yes", False: "**no**"}
     main = [
@@ -431,7 +442,7 @@ def tables(summary, rows, timing):
             f"{s['cost_ratio']:.3f}",
             verdict[s["cost_ratio"] < COST_GOAL],
         ]
-        for s in summary
+        for s in sorted(summary, key=_score_first)
     ]
     detail = [
         [
