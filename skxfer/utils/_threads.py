@@ -60,7 +60,8 @@ def map_row_blocks(function, n_rows, step, make_scratch=None, n_threads=None):
     n_threads = min(n_threads or available_threads(), len(blocks))
     if n_threads <= 1:
         scratch = None if make_scratch is None else make_scratch()
-        return [function(rows, scratch) for rows in blocks]
+        with single_threaded_blas():
+            return [function(rows, scratch) for rows in blocks]
     local = threading.local()
 
     def run(rows):
