@@ -6,7 +6,12 @@ from numbers import Real
 import numpy as np
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted, check_random_state, validate_data
+from sklearn.utils.validation import (
+    assert_all_finite,
+    check_is_fitted,
+    check_random_state,
+    validate_data,
+)
 
 from skxfer._domain import _rows, domain_masks, warn_no_transfer
 from skxfer.utils._chunks import is_dask_collection
@@ -78,7 +83,12 @@ class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
             from skxfer.reweight._chunked import fit_chunked
 
             return fit_chunked(self, X, sample_domain)
-        X = validate_data(self, X, reset=True, dtype=[np.float64, np.float32])
+        # the finite check is check_magnitude's pass over X (its extremes), or sklearn's
+        X = validate_data(
+            self, X, reset=True, dtype=[np.float64, np.float32], ensure_all_finite=False
+        )
+        if sample_domain is None:
+            assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
         masks = domain_masks(None, sample_domain, X.shape[0])
         X_source, X_target = _rows(X, masks.source), _rows(X, masks.target)
         self.n_source_, self.n_target_ = len(X_source), len(X_target)
@@ -114,8 +124,11 @@ class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
             from skxfer.reweight._chunked import compute_weights_chunked
 
             return compute_weights_chunked(self, X)
-        X = validate_data(self, X, reset=False, dtype=[np.float64, np.float32])
+        X = validate_data(
+            self, X, reset=False, dtype=[np.float64, np.float32], ensure_all_finite=False
+        )
         if self.n_target_ == 0:
+            assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
             return np.ones(X.shape[0])
         # Distances to the fitted centres and neighbours add up over the fitted rows too.
         n_rows = X.shape[0] + self.n_source_ + self.n_target_
@@ -147,7 +160,8 @@ class BaseWeighter(BaseEstimator, metaclass=ABCMeta):
 
 
 def check_magnitude(X, name, *, n_rows=None, spread=True):
-    """Refuse finite values whose squares overflow, or whose spread underflows, in float64.
+    """Refuse values that are not finite, whose squares overflow, or whose spread underflows,
+    in float64.
 
     Every weighter adds up squares of differences of values: squared distances over the
     features, variances and neighbourhood moments over the rows. With ``M = max|x|``, each
@@ -161,7 +175,9 @@ def check_magnitude(X, name, *, n_rows=None, spread=True):
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-        Finite rows (already validated).
+        Rows validated but for their finiteness: NaN and infinity get scikit-learn's error
+        (``Input X contains NaN.``), found from the column extremes this check computes anyway
+        (one pass over X rather than two).
     name : str
         The weighter, for the message.
     n_rows : int or None, default=None
@@ -181,6 +197,8 @@ def check_magnitude(X, name, *, n_rows=None, spread=True):
     )
     high = np.max([h for h, _ in extremes], axis=0)
     low = np.min([lo for _, lo in extremes], axis=0)
+    if not (np.isfinite(high).all() and np.isfinite(low).all()):  # NaN propagates through max
+        assert_all_finite(X, input_name="X", estimator_name=name)
     largest = float(max(np.abs(high).max(), np.abs(low).max()))
     limit = float(np.sqrt(np.finfo(np.float64).max / (16.0 * n_rows * X.shape[1])))
     if largest > limit:

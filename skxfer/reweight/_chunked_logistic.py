@@ -2,16 +2,12 @@
 
 Every quantity the in-memory fit reads from all rows is a sum over rows: the feature means
 and variances, and the penalised logistic loss with its gradient. Each block of rows adds its
-part; L-BFGS (as ``LogisticRegression(solver="lbfgs")`` runs it: same objective, start,
-tolerances) steps on the totals. The form and penalty are chosen on the same few thousand
-rows the in-memory fit scores, computed alone. The fitted pipeline is the in-memory one's:
-its ``predict_proba`` runs on any block.
+part; L-BFGS steps on the totals as the in-memory fit does (see ``_logistic``). The form
+and penalty are chosen on the same few thousand rows the in-memory fit scores, computed
+alone. The fitted pipeline is the in-memory one's: its ``predict_proba`` runs on any block.
 """
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import expit
-from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
 from skxfer.reweight._discriminative import (
@@ -20,6 +16,7 @@ from skxfer.reweight._discriminative import (
     _nonzero,
     _Standardized,
 )
+from skxfer.reweight._logistic import fit_logistic, loss_gradient
 from skxfer.utils._chunks import block_sum, take_rows
 
 
@@ -40,11 +37,10 @@ def fit_default_on_blocks(X_source, X_target):
         ).persist()
         for X in domains
     ]
-    coef, intercept, n_iter = _logistic_on_blocks(features, C)
-    model = LogisticRegression(C=C, max_iter=1000)
-    model.coef_, model.intercept_ = coef[None, :], np.array([intercept])
-    model.classes_, model.n_iter_ = np.array([0, 1]), np.array([n_iter], dtype=np.int32)
-    model.n_features_in_ = standardized.n_output_features_
+    width = standardized.n_output_features_
+    model = fit_logistic(
+        _summed_on_blocks(features), n_source + n_target, width, C, dtype=np.float32
+    )
     return make_pipeline(standardized, model), scores
 
 
@@ -98,46 +94,20 @@ def _added_squares(X, standardized):
     return np.einsum("ij,ij->j", added, added, dtype=np.float64)
 
 
-def _logistic_on_blocks(features, C, tol=1e-4, max_iter=1000):
-    """``LogisticRegression(C)``'s coefficients and intercept on source (class 0) and target
-    (class 1) features: the mean log-loss plus ``||coef||^2 / (2 C n)``, minimised by L-BFGS
-    with scikit-learn's options, the loss and gradient summed over blocks."""
-    n_rows = sum(len(F) for F in features)
-    width = features[0].shape[1]
-    l2 = 1.0 / (C * n_rows)
+def _summed_on_blocks(features):
+    """The summed log-loss and gradient of source (class 0) and target (class 1) features
+    held as dask arrays, block by block."""
 
-    def objective(theta):
-        loss, grad = 0.0, np.zeros(width + 1)
+    def summed(theta):
+        loss, grad = 0.0, np.zeros(len(theta))
         for label, F in enumerate(features):
-            part_loss, part_grad = block_sum(_loss_gradient, F, theta, float(label))
+            part_loss, part_grad = block_sum(_block_loss_gradient, F, theta, float(label))
             loss, grad = loss + part_loss, grad + part_grad
-        loss, grad = loss / n_rows, grad / n_rows
-        coef = theta[:width]
-        loss += 0.5 * l2 * coef @ coef
-        grad[:width] += l2 * coef
         return loss, grad
 
-    result = minimize(
-        objective,
-        np.zeros(width + 1),
-        method="L-BFGS-B",
-        jac=True,
-        options={
-            "maxiter": max_iter,
-            "maxls": 50,
-            "gtol": tol,
-            "ftol": 64 * np.finfo(float).eps,
-        },
-    )
-    return result.x[:width], float(result.x[width]), int(result.nit)
+    return summed
 
 
-def _loss_gradient(F, theta, label):
-    """Summed log-loss of a block of rows of one class, and its gradient in ``theta``."""
-    z = F @ theta[:-1] + theta[-1]
-    loss = np.sum(np.logaddexp(0.0, z)) - label * np.sum(z)
-    residual = expit(z) - label
-    grad = np.empty(len(theta))
-    grad[:-1] = residual @ F
-    grad[-1] = residual.sum()
+def _block_loss_gradient(F, theta, label):
+    loss, grad = loss_gradient(F, theta, label)
     return np.array(loss), grad

@@ -57,11 +57,6 @@ def map_row_blocks(function, n_rows, step, make_scratch=None, n_threads=None):
     order, so sums over them do not depend on the thread count's timing.
     """
     blocks = [slice(start, min(start + step, n_rows)) for start in range(0, n_rows, step)]
-    n_threads = min(n_threads or available_threads(), len(blocks))
-    if n_threads <= 1:
-        scratch = None if make_scratch is None else make_scratch()
-        with single_threaded_blas():
-            return [function(rows, scratch) for rows in blocks]
     local = threading.local()
 
     def run(rows):
@@ -69,6 +64,21 @@ def map_row_blocks(function, n_rows, step, make_scratch=None, n_threads=None):
             local.scratch = None if make_scratch is None else make_scratch()
         return function(rows, local.scratch)
 
+    return map_threads(run, blocks, n_threads)
+
+
+def map_threads(function, items, n_threads=None):
+    """``[function(item) for item in items]`` on up to ``n_threads`` threads (default
+    :func:`available_threads`), with single-threaded BLAS, results in the order of ``items``.
+
+    For tasks whose work is in numpy and scikit-learn calls that release the GIL (matrix
+    products, element-wise passes, Cython losses): see :func:`map_row_blocks`.
+    """
+    items = list(items)
+    n_threads = min(n_threads or available_threads(), len(items))
     # the BLAS limit is the process's: set once, around every thread
-    with single_threaded_blas(), ThreadPoolExecutor(n_threads) as pool:
-        return list(pool.map(run, blocks))
+    with single_threaded_blas():
+        if n_threads <= 1:
+            return [function(item) for item in items]
+        with ThreadPoolExecutor(n_threads) as pool:
+            return list(pool.map(function, items))

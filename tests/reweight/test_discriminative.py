@@ -287,3 +287,25 @@ def test_unseeded_default_is_deterministic():
     second = DiscriminativeWeighter().fit(data.X, sample_domain=data.sample_domain)
     assert first.cv_scores_ == second.cv_scores_
     np.testing.assert_array_equal(first.weights_, second.weights_)
+
+
+@pytest.mark.parametrize("C", [1e-3, 1.0])
+def test_default_logistic_fit_matches_scikit_learns(C, monkeypatch):
+    # The default classifier's logistic regression sums its loss over row blocks on threads;
+    # it must land where LogisticRegression(C) does on the same single-precision features.
+    from skxfer.reweight import _logistic
+
+    monkeypatch.setattr(_logistic, "_MIN_BLOCK_ROWS", 50)  # several blocks a class
+    rng = np.random.default_rng(0)
+    features = rng.standard_normal((900, 12)).astype(np.float32)
+    features[400:, :3] += 0.7  # the last 500 rows, class 1, shifted
+    y = np.repeat([0, 1], [400, 500])
+    ours = _logistic.fit_logistic_on_rows(features, 400, C, tol=1e-8)
+    # scikit-learn's float32 fit stops a little short (its gradient is summed in float32);
+    # its float64 fit is the reference, met to the float32 products' precision
+    theirs = LogisticRegression(C=C, max_iter=1000, tol=1e-8).fit(features.astype(float), y)
+    assert ours.coef_.dtype == np.float32  # the rows' precision, as scikit-learn keeps it
+    np.testing.assert_allclose(
+        ours.predict_proba(features), theirs.predict_proba(features), atol=1e-4
+    )
+    assert not np.allclose(ours.predict_proba(features)[:, 1], 500 / 900, atol=1e-2)

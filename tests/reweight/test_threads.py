@@ -13,6 +13,7 @@ from skxfer.reweight import (
     ULSIFWeighter,
     _base,
     _discriminative,
+    _logistic,
     _rulsif,
 )
 from skxfer.utils._threads import available_threads, map_row_blocks
@@ -49,6 +50,8 @@ def test_weights_do_not_depend_on_the_number_of_threads(weighter, monkeypatch):
     monkeypatch.setattr(_rulsif, "_BLOCK_ROWS", 256)
     monkeypatch.setattr(_discriminative, "_block_length", lambda n_columns, block_rows=0: 64)
     monkeypatch.setattr(_base, "_EXTREMES_BLOCK_ELEMENTS", 1000)
+    monkeypatch.setattr(_logistic, "_MIN_BLOCK_ROWS", 64)
+    monkeypatch.setattr(_discriminative, "_CV_THREADED_ELEMENTS", 0)  # its CV on threads too
     data = make_covariate_shift(1500, 1000, 6, random_state=0)
     weights = {}
     for threads in ("1", "2"):

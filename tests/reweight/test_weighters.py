@@ -43,6 +43,23 @@ def test_values_whose_squares_overflow_raise_a_clear_error(cls, scale, data):
 
 
 @pytest.mark.parametrize("cls", WEIGHTERS)
+@pytest.mark.parametrize(
+    ("value", "message"), [(np.nan, "contains NaN"), (-np.inf, "contains infinity")]
+)
+def test_rows_that_are_not_finite_get_scikit_learns_error(cls, value, message, data):
+    # found from the column extremes of the magnitude check, not by a second pass over X
+    X = data.X.copy()
+    X[7, 1] = value
+    with pytest.raises(ValueError, match=f"Input X {message}"):
+        _fit(cls, X, data.sample_domain)
+    with pytest.raises(ValueError, match=f"Input X {message}"):
+        _fit(cls, X, None)  # no sample_domain: no magnitude check, still refused
+    weighter = _fit(cls, data.X, data.sample_domain)
+    with pytest.raises(ValueError, match=f"Input X {message}"):
+        weighter.compute_weights(X[:10])
+
+
+@pytest.mark.parametrize("cls", WEIGHTERS)
 def test_new_rows_whose_squares_overflow_raise_a_clear_error(cls, data):
     weighter = _fit(cls, data.X, data.sample_domain)
     with pytest.raises(ValueError, match=r"(?s)up to \|x\| = 1e\+200.*StandardScaler"):
