@@ -102,7 +102,11 @@ def provenance(name, payload):
     version = (payload.get("versions") or machine.get("versions") or {}).get("skxfer")
     if version:
         parts.append(f"skxfer {version}")
-    return "Last run: " + "; ".join(parts) + "."
+    line = "Last run: " + "; ".join(parts) + "."
+    for update in payload.get("updates", ()):
+        cells = sorted({f"{c[1]} at {c[2]} x {c[3]}" for c in update["cells"] if c[0] != "limit"})
+        line += f" Rerun on {update['date']}: {', '.join(cells)} (`{update['command']}`)."
+    return line
 
 
 def _is_number(value):

@@ -19,6 +19,8 @@ Run from the repository root with the benchmark environment (ADAPT, skada, psuti
 
     python benchmarks/reweight_speed.py --quick        # < 1 minute: checks that it runs
     python benchmarks/reweight_speed.py                # the full table (about an hour)
+    python benchmarks/reweight_speed.py --update --sizes 64000 --dims 800 \
+        --methods discriminative                       # rerun some cells of the saved table
 """
 
 import argparse
@@ -144,6 +146,12 @@ def parse_args(argv=None):
     p.add_argument("--no-import-time", action="store_true")
     p.add_argument("--no-save", action="store_true", help="do not write benchmarks/results/")
     p.add_argument("--from-json", help="re-print the tables of a saved results file; run nothing")
+    p.add_argument(
+        "--update",
+        action="store_true",
+        help="rerun only the cells asked for (every library's and the limits') and write them "
+        "into the saved results in place of the old ones; the other cells keep their run",
+    )
     args = p.parse_args(argv)
     if args.quick:
         args.sizes, args.dims, args.spearman_n = [500, 2000], [10, 50], 2000
@@ -173,19 +181,69 @@ def main(argv=None):
     info["load_end"] = os.getloadavg()
 
     import_s = None if args.no_import_time else import_time()
-    report = render(args, info, status, libs, results, import_s, elapsed)
+    payload = {
+        "args": vars(args),
+        "machine": info,
+        "skxfer_status": status,
+        "results": [{"key": list(k), **v} for k, v in results.items()],
+        "import_seconds": import_s,
+        "elapsed_seconds": elapsed,
+    }
+    save = not args.no_save
+    if args.update:
+        payload = merged_into_saved(payload)
+        args = argparse.Namespace(**payload["args"])
+        libs = [lib for lib in args.libs if lib == "skxfer" or peer_installed(lib)]
+        results = {tuple(r["key"]): dict(r) for r in payload["results"]}
+        for r in results.values():
+            r.pop("key")
+        import_s, elapsed = payload["import_seconds"], payload["elapsed_seconds"]
+        info = payload["machine"]
+    updates = payload.get("updates", ())
+    report = render(args, info, status, libs, results, import_s, elapsed, updates)
     print(report, flush=True)
-    if not args.no_save:
-        payload = {
-            "args": vars(args),
-            "machine": info,
-            "skxfer_status": status,
-            "results": [{"key": list(k), **v} for k, v in results.items()],
-            "import_seconds": import_s,
-            "elapsed_seconds": elapsed,
-        }
+    if save:
         path = save_results("reweight_speed", payload, report)
         print(f"\nresults written to {path.relative_to(SCRIPT.parents[1])}")
+
+
+def merged_into_saved(payload):
+    """The saved run with this run's cells in place of its own (``--update``).
+
+    The saved run's arguments, machine and import time stay; the updated cells are listed
+    under ``updates`` with this run's date, command and load, so the table says which cells
+    are newer than the rest.
+    """
+    import json
+
+    path = SCRIPT.parent / "results" / "reweight_speed.json"
+    if not path.exists():
+        raise SystemExit(f"--update needs a saved full run in {path.name}; run without it first")
+    saved = json.loads(path.read_text())
+    new = {tuple(r["key"]): r for r in payload["results"]}
+    kept = [r for r in saved["results"] if tuple(r["key"]) not in new]
+    merged = dict(saved)
+    merged["results"] = kept + list(new.values())
+    for option in ("sizes", "dims", "methods"):  # the table's rows and columns cover both runs
+        merged["args"][option] = sorted(
+            set(saved["args"][option]) | set(payload["args"][option]),
+            key=(saved["args"][option] + payload["args"][option]).index,
+        )
+    if payload["import_seconds"] is not None:
+        merged["import_seconds"] = payload["import_seconds"]
+    merged["args"]["update"] = False
+    merged["args"]["no_save"] = False
+    update = {
+        "date": payload["machine"].get("date"),
+        "command": " ".join(["python", "benchmarks/reweight_speed.py", *sys.argv[1:]]),
+        "load": [payload["machine"].get("load"), payload["machine"].get("load_end")],
+        "cells": [list(k) for k in new],
+    }
+    merged["updates"] = [*saved.get("updates", []), update]
+    for field in ("tables", "report", "command", "load"):
+        merged.pop(field, None)  # rebuilt from the merged cells by save_results
+    merged["command"] = saved.get("command")
+    return merged
 
 
 def rerender(path):
@@ -205,6 +263,7 @@ def rerender(path):
             results,
             payload["import_seconds"],
             payload["elapsed_seconds"],
+            payload.get("updates", ()),
         )
     )
 
@@ -330,7 +389,7 @@ def cell_value(res, field, fmt="{:.3f}"):
     return fmt.format(res[field])
 
 
-def render(args, info, status, libs, results, import_s, elapsed):
+def render(args, info, status, libs, results, import_s, elapsed, updates=()):
     peers = [lib for lib in libs if lib != "skxfer"]
     out = []
     width = (
@@ -418,6 +477,11 @@ def render(args, info, status, libs, results, import_s, elapsed):
         load = ", ".join(f"{x:.2f}" for x in info["load_end"])
         out.append(f"load average (1, 5, 15 min) at the end: {load}")
     out.append(f"total benchmark wall time: {elapsed / 60:.1f} min")
+    for update in updates:
+        cells = sorted({f"{method} at {fmt_n(n)} x {d}" for _, method, n, d in update["cells"]})
+        out.append(
+            f"rerun on {update['date']} (every library): {', '.join(cells)}; `{update['command']}`"
+        )
     missing = [SKXFER_CLASSES[m] for m, s in status.items() if s != "ok"]
     if missing:
         out.append(f"not implemented in skxfer at the time of the run: {', '.join(missing)}")
