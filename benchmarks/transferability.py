@@ -276,7 +276,7 @@ def head_rows(source, target):
         head_seconds = time.perf_counter() - start
         start = time.perf_counter()
         proba = head.predict_proba(target_features[key][:n_train])
-        predicted = time.perf_counter() - start
+        predict_seconds = time.perf_counter() - start
         row = {
             "encoder": key[0],
             "layer": key[1],
@@ -290,7 +290,7 @@ def head_rows(source, target):
         ):
             start = time.perf_counter()
             row[name] = float(function(predicted, target_y[:n_train]))
-            row[f"{name}_seconds"] = predicted + time.perf_counter() - start
+            row[f"{name}_seconds"] = predict_seconds + time.perf_counter() - start
         rows.append(row)
         print(
             f"  {key[0]:<28} {str(key[1]):>5}  acc {row['accuracy']:.3f}  "
