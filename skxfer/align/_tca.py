@@ -21,7 +21,11 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseAligner):
     pooled covariance of ``phi(x)`` and ``u`` the unit vector along the difference of the
     domain means. A direction's variance thus counts ``1 + mu cos^2`` times less, ``cos``
     its angle with ``u``: ``mu`` does not depend on the scale of the features. Source
-    rows, target rows and new rows all go through the same map ``(phi(x) - m) W``.
+    rows, target rows and new rows all go through the same map ``(phi(x) - m) W``, with
+    ``W`` scaled so that the pooled rows' components hold as much variance in total as
+    their features do: the kernel feature map fixes no scale (an rbf ``phi(x)`` has unit
+    norm whatever ``X``), and without it a classifier's default regularisation would meet
+    components far smaller than its input.
 
     The kernel feature map is the Nystroem approximation on ``n_landmarks`` rows drawn
     from both domains, so a fit costs ``O(n m^2)`` time and ``O(n m)`` memory for ``m``
@@ -56,7 +60,7 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseAligner):
     Attributes
     ----------
     components_ : ndarray of shape (n_features_space, n_components_)
-        The directions ``W`` in the kernel feature space.
+        The directions ``W`` in the kernel feature space, scaled to the input's variance.
     landmarks_ : ndarray of shape (n_landmarks, n_features) or None
         The rows of the Nystroem feature map (``None`` for the linear kernel).
     normalization_ : ndarray of shape (n_landmarks, n_features_space) or None
@@ -167,7 +171,13 @@ class TCA(ClassNamePrefixFeaturesOutMixin, BaseAligner):
             if norm > 0:
                 constraint += self.mu * np.outer(gap, gap) / norm**2
         _, vectors = eigh(cov, b=constraint, subset_by_index=[width - k, width - 1])
-        self.components_ = vectors[:, ::-1]
+        vectors = vectors[:, ::-1]
+        # the components on the input's scale: their total variance is the features'
+        kept = float(np.einsum("ij,ik,kj->", vectors, cov, vectors))
+        total = float(pooled.var(axis=0, dtype=np.float64).sum())
+        if kept > 0 and total > 0:
+            vectors = vectors * np.sqrt(total / kept)
+        self.components_ = vectors
         self.n_components_ = self._n_features_out = k
 
     def _fit_feature_map(self, pooled, rng):

@@ -40,7 +40,20 @@ def test_tca_with_a_linear_kernel_and_no_mean_matching_is_pca():
     Xs, Xt = _domains()
     X, _, sd = pack(Xs, None, Xt)
     Z = TCA(3, kernel="linear", mu=0.0).fit(X, sample_domain=sd).transform(X)
-    np.testing.assert_allclose(np.abs(Z), np.abs(PCA(3).fit_transform(X)), atol=1e-8)
+    pcs = PCA(3).fit_transform(X)
+    scale = np.sqrt(X.var(axis=0).sum() / pcs.var(axis=0).sum())  # the input's variance
+    np.testing.assert_allclose(np.abs(Z), np.abs(pcs) * scale, atol=1e-8)
+
+
+@pytest.mark.parametrize("factor", [1e-3, 1.0, 1e3])
+def test_tca_components_hold_the_inputs_variance(factor):
+    # an rbf feature map has unit norm whatever X: without rescaling the components come
+    # out some 0.1 wide, and a classifier's default penalty swamps them
+    Xs, Xt = _domains()
+    X, _, sd = pack(Xs * factor, None, Xt * factor)
+    Z = TCA(4, n_landmarks=100, random_state=0).fit(X, sample_domain=sd).transform(X)
+    np.testing.assert_allclose(Z.var(axis=0).sum(), X.var(axis=0).sum(), rtol=1e-6)
+    assert Z.var(axis=0)[0] > Z.var(axis=0)[-1]  # the components keep their order
 
 
 def test_tca_maps_every_domain_the_same_way_and_new_rows_alike():
