@@ -123,7 +123,7 @@ def grid(lib, method, d):
         return [{"n_components": k, "mu": mu} for mu in (0.1, 1.0)]
     if method == "ot":
         if lib == "skxfer":
-            return [{"reg": r, "random_state": 0} for r in (0.05, 0.2)]
+            return [{"reg": r, "random_state": 0} for r in (0.1, 1.0)]
         return [{"reg_e": r, "norm": "median"} for r in (0.1, 1.0)]
     raise ValueError(method)
 
