@@ -76,6 +76,16 @@ _ADVICE = {
     ),
 }
 
+# What each verdict recommends: nothing when nothing shifts, reweighting while the weights
+# keep a good share of the source, alignment when they collapse or the domains barely overlap.
+_RECOMMENDATION = {
+    NO_SHIFT: "neither",
+    SLIGHT_SHIFT: "neither",
+    MODERATE_SHIFT: "reweighting",
+    STRONG_SHIFT: "alignment",
+    BARELY_OVERLAP: "alignment",
+}
+
 # p(target | x) below 1e-4 (log-odds -9.2) on every source row means no source row resembles
 # the target.
 _NO_RESEMBLANCE_LOG_ODDS = np.log(1e-4)
@@ -99,6 +109,11 @@ class DomainShiftReport:
         ``"barely overlap"``.
     advice : str
         What the verdict means for reweighting, in a sentence or two.
+    recommendation : str
+        ``"neither"`` (no or slight shift: fit on the source as it is), ``"reweighting"``
+        (moderate shift with good overlap: :mod:`skxfer.reweight`) or ``"alignment"`` (strong
+        shift or little overlap, where weights collapse on a few rows: :mod:`skxfer.align`).
+        Validate either against the source-only model.
     discriminator_auc : float
         Leave-one-out ROC AUC of a linear discriminator (ridge regression on the domain
         label) telling target from source rows: 0.5 when they look alike, 1 when they are
@@ -135,6 +150,7 @@ class DomainShiftReport:
 
     verdict: str
     advice: str
+    recommendation: str
     discriminator_auc: float
     mmd2: float
     mmd_pvalue: float
@@ -156,7 +172,7 @@ class DomainShiftReport:
         lines = [
             f"Domain shift report ({self.n_source} source rows, {self.n_target} target rows; "
             f"statistics on {self.n_source_used} + {self.n_target_used})",
-            f"  verdict: {self.verdict}",
+            f"  verdict: {self.verdict}   recommendation: {self.recommendation}",
             f"  advice: {self.advice}",
             f"  discriminator AUC: {self.discriminator_auc:.3f}   (0.5 = indistinguishable)",
             f"  MMD^2: {self.mmd2:.4g}   permutation p-value: {self.mmd_pvalue:.3g}   "
@@ -201,12 +217,13 @@ def domain_shift_report(
       discriminator and of each weighter. An ESS that is a tiny fraction of the source rows
       means the weights collapse on a few rows and the weighted fit is mostly noise.
 
-    It ends in a ``verdict`` and an ``advice``, from the discriminator AUC, the MMD p-value
-    and the discriminator ESS: ``"no shift"`` (AUC < 0.6 and no significant MMD:
-    reweighting will not help), ``"slight shift"`` (AUC < 0.6 but a significant MMD),
-    ``"moderate shift"`` (it may help; validate it), ``"strong shift"`` (AUC >= 0.9 or ESS
-    below 10%: it may help, but noisily), or ``"barely overlap"`` (AUC >= 0.995, or >= 0.95
-    with ESS below 2%: it cannot help).
+    It ends in a ``verdict``, an ``advice`` and a ``recommendation``, from the
+    discriminator AUC, the MMD p-value and the discriminator ESS: ``"no shift"`` (AUC < 0.6
+    and no significant MMD: reweighting will not help) and ``"slight shift"`` (AUC < 0.6
+    but a significant MMD) recommend ``"neither"``; ``"moderate shift"`` (it may help;
+    validate it) recommends ``"reweighting"``; ``"strong shift"`` (AUC >= 0.9 or ESS below
+    10%: it may help, but noisily) and ``"barely overlap"`` (AUC >= 0.995, or >= 0.95 with
+    ESS below 2%: it cannot help) recommend ``"alignment"`` (:mod:`skxfer.align`).
 
     Reweighting is no free win even under a real shift: SKADA-Bench [1]_ found that, with
     realistic (unsupervised) hyper-parameter selection, no shallow reweighting method beat
@@ -255,8 +272,8 @@ def domain_shift_report(
     >>> from skxfer.reweight import domain_shift_report
     >>> data = make_covariate_shift(300, 300, n_features=5, random_state=0)
     >>> report = domain_shift_report(data.X, data.sample_domain, weighters={}, random_state=0)
-    >>> report.verdict
-    'moderate shift'
+    >>> report.verdict, report.recommendation
+    ('moderate shift', 'reweighting')
     >>> report.top_features[0][0] in ("x0", "x1")
     True
     """
@@ -290,6 +307,7 @@ def domain_shift_report(
     return DomainShiftReport(
         verdict=verdict,
         advice=_ADVICE[verdict],
+        recommendation=_RECOMMENDATION[verdict],
         discriminator_auc=auc,
         mmd2=mmd2,
         mmd_pvalue=pvalue,

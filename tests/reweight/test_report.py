@@ -71,6 +71,7 @@ def test_identical_distributions_say_no_shift(seed):
     X, sd = _identical(seed)
     report = domain_shift_report(X, sd, weighters={}, random_state=seed)
     assert report.verdict == "no shift"
+    assert report.recommendation == "neither"
     assert "reweighting will not help" in report.advice.lower()
     assert report.discriminator_auc < 0.6
     assert report.mmd_pvalue > 0.05
@@ -82,6 +83,7 @@ def test_disjoint_support_says_barely_overlap(seed):
     X, sd = _disjoint(seed)
     report = domain_shift_report(X, sd, weighters={}, random_state=seed)
     assert report.verdict == "barely overlap"
+    assert report.recommendation == "alignment"
     assert "unlikely to fix" in report.advice
     assert report.discriminator_auc > 0.99
     assert report.mmd_pvalue < 0.05
@@ -92,6 +94,8 @@ def test_covariate_shift_is_moderate(seed):
     data = make_covariate_shift(random_state=seed)
     report = domain_shift_report(data.X, data.sample_domain, weighters={}, random_state=seed)
     assert report.verdict == "moderate shift"
+    assert report.recommendation == "reweighting"
+    assert "recommendation: reweighting" in str(report)
     assert "ImportanceWeightedScorer" in report.advice
     assert 0.65 < report.discriminator_auc < 0.9
     assert report.mmd_pvalue < 0.05
