@@ -312,7 +312,7 @@ def run_pair(family, source, target, max_rows, libraries, n_pca=None, methods=ME
     rows += [
         r
         for r in kept
-        if r["method"] in METHODS
+        if r["method"] in (*METHODS, "report")
         and r["library"] != "-"
         and (r["method"], r["library"]) not in redone
     ]
@@ -548,22 +548,20 @@ def advice_table(rows, families):
         return None
     choices = ("alignment", "reweighting", "neither")
     table, totals = [], {"right": 0, "pairs": 0, **dict.fromkeys(choices, 0)}
+    accuracy = {
+        (r["family"], r["pair"], r["method"]): r["accuracy"]
+        for r in rows
+        if r["method"] in ("source_only", "chosen")
+    }
     for f in families:
         cases = []
         for (family, pair), report in by_pair.items():
-            if family != f:
+            base = accuracy.get((family, pair, "source_only"))
+            chosen = accuracy.get((family, pair, "chosen"))
+            if family != f or base is None or chosen is None:
                 continue
-            base = [
-                r for r in rows if (r["family"], r["pair"], r["method"]) == (f, pair, "source_only")
-            ]
-            chosen = [
-                r for r in rows if (r["family"], r["pair"], r["method"]) == (f, pair, "chosen")
-            ]
-            if not base or not chosen:
-                continue
-            align_gain = chosen[0]["accuracy"] - base[0]["accuracy"]
-            reweight_gain = report["reweighted_accuracy"] - base[0]["accuracy"]
-            cases.append((report["recommendation"], align_gain, reweight_gain))
+            gains = (chosen - base, report["reweighted_accuracy"] - base)
+            cases.append((report["recommendation"], *gains))
         if not cases:
             continue
         said = {c: sum(rec == c for rec, _, _ in cases) for c in choices}
