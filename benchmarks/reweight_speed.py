@@ -37,6 +37,7 @@ from _common import (
     LIBRARIES,
     METHOD_LABELS,
     PEER_CLASSES,
+    RESULTS_DIR,
     SKXFER_CLASSES,
     describe_machine,
     fmt_n,
@@ -189,20 +190,13 @@ def main(argv=None):
         "import_seconds": import_s,
         "elapsed_seconds": elapsed,
     }
-    save = not args.no_save
     if args.update:
         payload = merged_into_saved(payload)
-        args = argparse.Namespace(**payload["args"])
-        libs = [lib for lib in args.libs if lib == "skxfer" or peer_installed(lib)]
-        results = {tuple(r["key"]): dict(r) for r in payload["results"]}
-        for r in results.values():
-            r.pop("key")
-        import_s, elapsed = payload["import_seconds"], payload["elapsed_seconds"]
-        info = payload["machine"]
-    updates = payload.get("updates", ())
-    report = render(args, info, status, libs, results, import_s, elapsed, updates)
+        report = render_payload(payload)
+    else:
+        report = render(args, info, status, libs, results, import_s, elapsed)
     print(report, flush=True)
-    if save:
+    if not args.no_save:
         path = save_results("reweight_speed", payload, report)
         print(f"\nresults written to {path.relative_to(SCRIPT.parents[1])}")
 
@@ -216,7 +210,7 @@ def merged_into_saved(payload):
     """
     import json
 
-    path = SCRIPT.parent / "results" / "reweight_speed.json"
+    path = RESULTS_DIR / "reweight_speed.json"
     if not path.exists():
         raise SystemExit(f"--update needs a saved full run in {path.name}; run without it first")
     saved = json.loads(path.read_text())
@@ -231,8 +225,7 @@ def merged_into_saved(payload):
         )
     if payload["import_seconds"] is not None:
         merged["import_seconds"] = payload["import_seconds"]
-    merged["args"]["update"] = False
-    merged["args"]["no_save"] = False
+    merged["skxfer_status"] = payload["skxfer_status"]
     update = {
         "date": payload["machine"].get("date"),
         "command": " ".join(["python", "benchmarks/reweight_speed.py", *sys.argv[1:]]),
@@ -240,9 +233,8 @@ def merged_into_saved(payload):
         "cells": [list(k) for k in new],
     }
     merged["updates"] = [*saved.get("updates", []), update]
-    for field in ("tables", "report", "command", "load"):
+    for field in ("tables", "report", "load"):
         merged.pop(field, None)  # rebuilt from the merged cells by save_results
-    merged["command"] = saved.get("command")
     return merged
 
 
@@ -250,21 +242,25 @@ def rerender(path):
     """Print the tables of a saved run again (after a change to the tables' code)."""
     import json
 
-    payload = json.loads(Path(path).read_text())
+    print(render_payload(json.loads(Path(path).read_text())))
+
+
+def render_payload(payload):
+    """The tables of a saved (or merged) run, from its payload alone."""
     args = argparse.Namespace(**payload["args"])
-    results = {tuple(r.pop("key")): r for r in payload["results"]}
+    results = {
+        tuple(r["key"]): {k: v for k, v in r.items() if k != "key"} for r in payload["results"]
+    }
     libs = [lib for lib in args.libs if any(k[0] == lib for k in results)]
-    print(
-        render(
-            args,
-            payload["machine"],
-            payload["skxfer_status"],
-            libs,
-            results,
-            payload["import_seconds"],
-            payload["elapsed_seconds"],
-            payload.get("updates", ()),
-        )
+    return render(
+        args,
+        payload["machine"],
+        payload["skxfer_status"],
+        libs,
+        results,
+        payload["import_seconds"],
+        payload["elapsed_seconds"],
+        payload.get("updates", ()),
     )
 
 
